@@ -1,0 +1,12 @@
+/* blas.h — the optional OpenBLAS sgemm path (compiled to "disabled" without it). */
+#ifndef WK_CPU_BLAS_H
+#define WK_CPU_BLAS_H
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+bool wk_cpu_blas_enabled(void);  /* built with OpenBLAS and not turned off by WICK_BLAS=0 */
+void wk_cpu_blas_set(bool on);   /* for tests and benchmarks */
+/* c[j*ldc + i] = dot(row i of a, row j of b), i < m, j < n, single-threaded. */
+void wk_cpu_blas_sgemm_nt(int64_t k, int64_t m, int64_t n, const float *a, size_t lda, const float *b,
+                          size_t ldb, float *c, size_t ldc);
+#endif

@@ -1,0 +1,57 @@
+/* cpu_internal.h — what CPU kernels see: thread index and count, scratch memory, and
+ * the ISA kernel set chosen at start. Every kernel is called by all threads of the one
+ * OpenMP region; it computes its share of rows and must not assume nth == 1. */
+#ifndef WK_CPU_INTERNAL_H
+#define WK_CPU_INTERNAL_H
+
+#include "../../src/core/tensor.h"
+#include "../../src/core/types.h"
+#include "isa.h"
+
+typedef struct {
+    int ith, nth;
+    void *shared;         /* op-specific memory all threads see (e.g. converted activations) */
+    size_t shared_size;
+    void *scratch;        /* this thread's own scratch, 64-byte aligned */
+    size_t scratch_size;
+    const wk_isa *isa;
+} wk_cpu_params;
+
+/* One kernel per op, named after its ops.def row: wk_cpu_ADD, wk_cpu_MUL_MAT, ... */
+#define WK_OP(nm, nsrc, g) void wk_cpu_##nm(const wk_cpu_params *p, wk_tensor *dst);
+#include "../../src/core/ops.def"
+#undef WK_OP
+
+/* All threads wait here (only inside a kernel that every thread enters). */
+void wk_cpu_barrier(const wk_cpu_params *p);
+
+/* Rows [lo, hi) of n for this thread: contiguous, balanced chunks. */
+static inline void wk_cpu_range(int64_t n, const wk_cpu_params *p, int64_t *lo, int64_t *hi) {
+    int64_t per = (n + p->nth - 1) / p->nth;
+    *lo = per * p->ith < n ? per * p->ith : n;
+    *hi = *lo + per < n ? *lo + per : n;
+}
+
+/* Bytes of shared and per-thread scratch a node needs (work.c). */
+size_t wk_cpu_shared_size(const wk_tensor *node, int nth);
+size_t wk_cpu_scratch_size(const wk_tensor *node, int nth);
+
+/* Read element i0 of a row of an f32/f16/bf16 tensor as f32 (scalar reference helper). */
+static inline float wk_cpu_load_f(wk_type t, const void *row, int64_t i0, size_t nb0) {
+    const char *p = (const char *)row + (size_t)i0 * nb0;
+    switch (t) {
+    case WK_TYPE_F16: return wk_fp16_to_fp32(*(const uint16_t *)p);
+    case WK_TYPE_BF16: return wk_bf16_to_fp32(*(const uint16_t *)p);
+    default: return *(const float *)p;
+    }
+}
+static inline void wk_cpu_store_f(wk_type t, void *row, int64_t i0, size_t nb0, float v) {
+    char *p = (char *)row + (size_t)i0 * nb0;
+    switch (t) {
+    case WK_TYPE_F16: *(uint16_t *)p = wk_fp32_to_fp16(v); break;
+    case WK_TYPE_BF16: *(uint16_t *)p = wk_fp32_to_bf16(v); break;
+    default: *(float *)p = v; break;
+    }
+}
+
+#endif

@@ -1,0 +1,43 @@
+/* isa.h — the per-ISA kernel set. One struct per instruction set (scalar, avx2, avx512),
+ * each in its own file compiled with its own flags; one is chosen at start from cpuid,
+ * or forced with WICK_CPU=scalar|avx2|avx512. The scalar set is the specification. */
+#ifndef WK_CPU_ISA_H
+#define WK_CPU_ISA_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* A gemm tile: c[j*ldc + i] = dot(row i of a, row j of b) over k elements, for i < m,
+ * j < n. Strides are in elements. Any m, n >= 1 and k >= 1 must work. */
+typedef void (*wk_gemm_f32_fn)(int64_t k, int m, int n, const float *a, size_t lda, const float *b,
+                               size_t ldb, float *c, size_t ldc);
+/* f16 weights, f32 activations (weights widened exactly, products in f32). */
+typedef void (*wk_gemm_f16_fn)(int64_t k, int m, int n, const uint16_t *a, size_t lda, const float *b,
+                               size_t ldb, float *c, size_t ldc);
+/* bf16 weights, bf16 activations (already rounded), products accumulated in f32. */
+typedef void (*wk_gemm_bf16_fn)(int64_t k, int m, int n, const uint16_t *a, size_t lda, const uint16_t *b,
+                                size_t ldb, float *c, size_t ldc);
+
+typedef struct {
+    const char *name;
+    wk_gemm_f32_fn gemm_f32;
+    wk_gemm_f16_fn gemm_f16;
+    wk_gemm_bf16_fn gemm_bf16;
+    /* f32 -> bf16 rounding of n values (round to nearest even, NaN quieted) */
+    void (*f32_to_bf16)(int64_t n, const float *x, uint16_t *y);
+} wk_isa;
+
+extern const wk_isa wk_cpu_isa_scalar;
+extern const wk_isa wk_cpu_isa_avx2;
+extern const wk_isa wk_cpu_isa_avx512;
+
+/* The set in use (chosen once; thread-safe after the first call). */
+const wk_isa *wk_cpu_isa_current(void);
+/* Force a set by name ("scalar", "avx2", "avx512") for tests and benchmarks; false if
+ * this CPU cannot run it or the name is unknown. */
+bool wk_cpu_isa_force(const char *name);
+/* Whether this CPU can run the named set. */
+bool wk_cpu_isa_supported(const char *name);
+
+#endif

@@ -1,0 +1,53 @@
+/* loss.c — CROSS_ENTROPY: mean over valid rows of -log softmax(logits row)[label], via
+ * log-sum-exp with the row max subtracted, in double. A label outside [0, n_vocab) marks
+ * the row as ignored: negative is the documented "ignore" value, and a label >= n_vocab is
+ * invalid input a kernel cannot report, so it is ignored too rather than read out of
+ * bounds. With no valid row the loss is 0. Per-thread partials meet in p->shared. */
+#include <math.h>
+
+#include "../cpu_internal.h"
+
+typedef struct {
+    double sum;
+    int64_t count;
+    char pad[64 - sizeof(double) - sizeof(int64_t)]; /* one cache line per thread */
+} partial;
+
+void wk_cpu_CROSS_ENTROPY(const wk_cpu_params *p, wk_tensor *dst) {
+    const wk_tensor *x = dst->src[0], *lab = dst->src[1];
+    const int64_t n = x->ne[0], ne1 = x->ne[1], ne2 = x->ne[2];
+    partial *parts = p->shared; /* nth entries (work.c) */
+    double sum = 0;
+    int64_t count = 0, lo, hi;
+    wk_cpu_range(wk_nrows(x), p, &lo, &hi);
+    for (int64_t r = lo; r < hi; r++) {
+        /* label r in the labels' logical order (any shape with one entry per row) */
+        const int64_t l0 = r % lab->ne[0], l1 = (r / lab->ne[0]) % lab->ne[1];
+        const int64_t l2 = (r / (lab->ne[0] * lab->ne[1])) % lab->ne[2], l3 = r / (lab->ne[0] * lab->ne[1] * lab->ne[2]);
+        const int32_t label = *(const int32_t *)wk_elem_ptr(lab, l0, l1, l2, l3);
+        if (label < 0 || label >= n) continue;
+        const int64_t i1 = r % ne1, i2 = (r / ne1) % ne2, i3 = r / (ne1 * ne2);
+        const char *row = (const char *)x->data + i1 * x->nb[1] + i2 * x->nb[2] + i3 * x->nb[3];
+        double max = -INFINITY;
+        for (int64_t i = 0; i < n; i++) {
+            double v = *(const float *)(row + i * x->nb[0]);
+            if (v > max) max = v;
+        }
+        double se = 0;
+        for (int64_t i = 0; i < n; i++) se += exp(*(const float *)(row + i * x->nb[0]) - max);
+        sum += max + log(se) - *(const float *)(row + label * x->nb[0]);
+        count++;
+    }
+    parts[p->ith].sum = sum;
+    parts[p->ith].count = count;
+    wk_cpu_barrier(p);
+    if (p->ith == 0) { /* fixed order: the result does not depend on timing */
+        double total = 0;
+        int64_t rows = 0;
+        for (int t = 0; t < p->nth; t++) {
+            total += parts[t].sum;
+            rows += parts[t].count;
+        }
+        *(float *)dst->data = rows ? (float)(total / (double)rows) : 0.0f;
+    }
+}

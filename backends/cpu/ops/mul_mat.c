@@ -1,0 +1,66 @@
+/* mul_mat.c — dst[i, j] = dot(row i of a, row j of b), broadcasting a over dims 2-3.
+ * The driver cuts dst into tiles and hands each to the ISA's gemm kernel; bf16 weights
+ * get their activations rounded to bf16 once per matmul into shared memory. */
+#include "../cpu_internal.h"
+
+#define TILE_M 64
+#define TILE_N 64
+
+void wk_cpu_MUL_MAT(const wk_cpu_params *p, wk_tensor *dst) {
+    const wk_tensor *a = dst->src[0], *b = dst->src[1];
+    const int64_t K = a->ne[0], M = a->ne[1], N = b->ne[1];
+    const int64_t B2 = b->ne[2], B3 = b->ne[3];
+    const int64_t r2 = B2 / a->ne[2], r3 = B3 / a->ne[3];
+    const wk_isa *isa = p->isa;
+
+    const uint16_t *b16 = NULL;
+    if (a->type == WK_TYPE_BF16) {
+        /* round b to bf16, contiguous [K, N, B2, B3] */
+        uint16_t *w = p->shared;
+        int64_t rows = N * B2 * B3, lo, hi;
+        wk_cpu_range(rows, p, &lo, &hi);
+        for (int64_t r = lo; r < hi; r++) {
+            int64_t i1 = r % N, i2 = (r / N) % B2, i3 = r / (N * B2);
+            const float *src = (const float *)((const char *)b->data + i1 * b->nb[1] + i2 * b->nb[2] + i3 * b->nb[3]);
+            isa->f32_to_bf16(K, src, w + r * K);
+        }
+        wk_cpu_barrier(p);
+        b16 = w;
+    }
+
+    /* decode-sized products split M finely so every thread streams its own weights */
+    const int64_t tm = N == 1 ? (M + p->nth * 4 - 1) / (p->nth * 4) : TILE_M;
+    const int64_t tn = TILE_N;
+    const int64_t nm = (M + tm - 1) / tm, nn = (N + tn - 1) / tn;
+    const int64_t n_items = nm * nn * B2 * B3;
+    int64_t lo, hi;
+    wk_cpu_range(n_items, p, &lo, &hi);
+    const size_t lda = a->nb[1] / wk_type_size(a->type);
+    const size_t ldb = b->nb[1] / sizeof(float);
+    const size_t ldc = dst->nb[1] / sizeof(float);
+    for (int64_t it = lo; it < hi; it++) {
+        int64_t im = it % nm, in = (it / nm) % nn, i2 = (it / (nm * nn)) % B2, i3 = it / (nm * nn * B2);
+        int64_t m0 = im * tm, n0 = in * tn;
+        int m = (int)(M - m0 < tm ? M - m0 : tm), n = (int)(N - n0 < tn ? N - n0 : tn);
+        const char *arow = (const char *)a->data + (i2 / r2) * a->nb[2] + (i3 / r3) * a->nb[3] + m0 * a->nb[1];
+        float *c = (float *)((char *)dst->data + i2 * dst->nb[2] + i3 * dst->nb[3] + n0 * dst->nb[1]) + m0;
+        switch (a->type) {
+        case WK_TYPE_F32: {
+            const float *brow = (const float *)((const char *)b->data + i2 * b->nb[2] + i3 * b->nb[3] + n0 * b->nb[1]);
+            isa->gemm_f32(K, m, n, (const float *)arow, lda, brow, ldb, c, ldc);
+            break;
+        }
+        case WK_TYPE_F16: {
+            const float *brow = (const float *)((const char *)b->data + i2 * b->nb[2] + i3 * b->nb[3] + n0 * b->nb[1]);
+            isa->gemm_f16(K, m, n, (const uint16_t *)arow, lda, brow, ldb, c, ldc);
+            break;
+        }
+        case WK_TYPE_BF16: {
+            const uint16_t *brow = b16 + ((i3 * B2 + i2) * N + n0) * K;
+            isa->gemm_bf16(K, m, n, (const uint16_t *)arow, lda, brow, (size_t)K, c, ldc);
+            break;
+        }
+        default: break; /* the builder admits no other type */
+        }
+    }
+}

@@ -1,0 +1,30 @@
+/* work.c — scratch memory each op needs: shared (all threads) and per thread. */
+#include "cpu_internal.h"
+
+size_t wk_cpu_shared_size(const wk_tensor *node, int nth) {
+    (void)nth;
+    switch (node->op) {
+    case WK_OP_MUL_MAT:
+        /* bf16 weights pair with activations rounded to bf16 once per matmul */
+        if (node->src[0]->type == WK_TYPE_BF16) return (size_t)wk_tensor_nelements(node->src[1]) * 2;
+        return 0;
+    case WK_OP_CROSS_ENTROPY: return (size_t)nth * 64; /* one partial (sum, count) per thread, a cache line each */
+    default: return 0;
+    }
+}
+
+size_t wk_cpu_scratch_size(const wk_tensor *node, int nth) {
+    (void)nth;
+    const wk_tensor *a = node->src[0];
+    switch (node->op) {
+    case WK_OP_SUM: return 64; /* one partial sum per thread, a cache line apart */
+    case WK_OP_SOFT_MAX: return (size_t)a->ne[0] * sizeof(float);
+    case WK_OP_ROPE: return (size_t)a->ne[0] * sizeof(float);
+    case WK_OP_FLASH_ATTN: {
+        const wk_tensor *q = node->src[0], *v = node->src[2];
+        /* output accumulator (Dv doubles), then the query row (D floats) */
+        return (size_t)v->ne[0] * sizeof(double) + (size_t)q->ne[0] * sizeof(float);
+    }
+    default: return 0;
+    }
+}

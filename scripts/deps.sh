@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# deps.sh — installs what building and testing wick needs on a fresh Debian 12 machine:
+# compilers and CMake, OpenBLAS (OpenMP variant), SIMDe (AVX-512 kernel emulation test),
+# clang + libFuzzer runtime (fuzz targets), and the Python packages the reference checks use.
+set -euo pipefail
+
+pkgs=(build-essential cmake pkg-config libopenblas-openmp-dev libsimde-dev libpcre2-dev clang libclang-rt-14-dev python3 python3-pip)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "deps: installing ${missing[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+py=$(command -v python3)
+if ! "$py" -c 'import gguf, numpy' >/dev/null 2>&1; then
+  echo "deps: pip install gguf numpy"
+  "$py" -m pip install --quiet gguf numpy 2>/dev/null ||
+    "$py" -m pip install --quiet --break-system-packages gguf numpy
+fi

@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# run.sh — the README's main command: builds wick and runs its main job. Until model
+# inference lands this shows what exists: the GGUF inspector on a real model and the
+# matmul kernel benchmark.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/deps.sh
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake --build build -j"$(nproc 2>/dev/null || echo 2)" >/dev/null
+./build/bin/wick --version
+model=../shared/data/models/stories260K.gguf
+[ -f "$model" ] && ./build/bin/wick inspect "$model"
+./build/bin/wick bench matmul --type f32 -M 1024 -N 1024 -K 512 -r 3 --isa all

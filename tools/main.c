@@ -1,0 +1,47 @@
+/* main.c — the `wick` command: git-style subcommands dispatched from one table. */
+#include <stdio.h>
+#include <string.h>
+
+#include "commands.h"
+#include "wick.h"
+
+typedef struct {
+    const char *name;
+    int (*fn)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command k_commands[] = {
+    {"inspect", wk_cmd_inspect, "show a GGUF file's header, metadata and tensors"},
+    {"bench", wk_cmd_bench, "benchmark kernels (matmul GFLOP/s and GB/s per ISA)"},
+};
+#define N_COMMANDS (sizeof k_commands / sizeof k_commands[0])
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: wick <command> [options]\n"
+            "       wick --help | --version\n\n"
+            "wick is a CPU-first, portable LLM engine.\n\ncommands:\n");
+    for (size_t i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-10s %s\n", k_commands[i].name, k_commands[i].summary);
+    fprintf(f, "\n'wick <command> --help' describes a command's options.\n");
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
+        usage(stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("wick %s (cpu kernels: %s)\n", wk_version(), wk_cpu_isas_available());
+        return 0;
+    }
+    for (size_t i = 0; i < N_COMMANDS; i++)
+        if (!strcmp(cmd, k_commands[i].name)) return k_commands[i].fn(argc - 1, argv + 1);
+    fprintf(stderr, "wick: '%s' is not a wick command; see 'wick --help'\n", cmd);
+    return 2;
+}
