@@ -7,6 +7,13 @@
 
 static const wk_isa *g_isa;
 
+#if defined(__x86_64__)
+/* avx512bf16.c: the bf16 gemm on VDPBF16PS, swapped into the avx512 set when present */
+void wk_gemm_bf16_avx512bf16(int64_t k, int m, int n, const uint16_t *a, size_t lda, const uint16_t *b, size_t ldb,
+                             float *c, size_t ldc);
+static wk_isa g_avx512_bf16;
+#endif
+
 static bool cpu_has(const char *name) {
 #if defined(__x86_64__) || defined(__i386__)
     __builtin_cpu_init();
@@ -27,7 +34,14 @@ static const wk_isa *by_name(const char *name) {
     if (!strcmp(name, "scalar")) return &wk_cpu_isa_scalar;
 #if defined(__x86_64__)
     if (!strcmp(name, "avx2")) return &wk_cpu_isa_avx2;
-    if (!strcmp(name, "avx512")) return &wk_cpu_isa_avx512;
+    if (!strcmp(name, "avx512")) {
+        __builtin_cpu_init();
+        if (!__builtin_cpu_supports("avx512bf16")) return &wk_cpu_isa_avx512;
+        g_avx512_bf16 = wk_cpu_isa_avx512;
+        g_avx512_bf16.name = "avx512"; /* same set, bf16 dot product in hardware */
+        g_avx512_bf16.gemm_bf16 = wk_gemm_bf16_avx512bf16;
+        return &g_avx512_bf16;
+    }
 #endif
     return NULL;
 }

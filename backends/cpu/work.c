@@ -2,12 +2,12 @@
 #include "cpu_internal.h"
 
 size_t wk_cpu_shared_size(const wk_tensor *node, int nth) {
-    (void)nth;
     switch (node->op) {
     case WK_OP_MUL_MAT:
         /* bf16 weights pair with activations rounded to bf16 once per matmul */
         if (node->src[0]->type == WK_TYPE_BF16) return (size_t)wk_tensor_nelements(node->src[1]) * 2;
         return 0;
+    case WK_OP_SUM: return (size_t)nth * 64; /* one partial per thread, a cache line each */
     case WK_OP_CROSS_ENTROPY: return (size_t)nth * 64; /* one partial (sum, count) per thread, a cache line each */
     default: return 0;
     }
@@ -17,7 +17,6 @@ size_t wk_cpu_scratch_size(const wk_tensor *node, int nth) {
     (void)nth;
     const wk_tensor *a = node->src[0];
     switch (node->op) {
-    case WK_OP_SUM: return 64; /* one partial sum per thread, a cache line apart */
     case WK_OP_SOFT_MAX: return (size_t)a->ne[0] * sizeof(float);
     case WK_OP_ROPE: return (size_t)a->ne[0] * sizeof(float);
     case WK_OP_FLASH_ATTN: {

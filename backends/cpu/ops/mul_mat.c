@@ -1,6 +1,7 @@
 /* mul_mat.c — dst[i, j] = dot(row i of a, row j of b), broadcasting a over dims 2-3.
  * The driver cuts dst into tiles and hands each to the ISA's gemm kernel; bf16 weights
  * get their activations rounded to bf16 once per matmul into shared memory. */
+#include "../blas.h"
 #include "../cpu_internal.h"
 
 #define TILE_M 64
@@ -26,6 +27,22 @@ void wk_cpu_MUL_MAT(const wk_cpu_params *p, wk_tensor *dst) {
         }
         wk_cpu_barrier(p);
         b16 = w;
+    }
+
+    /* large f32 products: each thread runs a single-threaded sgemm on its slice of b's
+     * rows (BLAS inside our parallel region stays single-threaded) */
+    if (a->type == WK_TYPE_F32 && N >= 32 && M >= 32 && (double)M * N * K >= 4e6 && wk_cpu_blas_enabled()) {
+        int64_t lo, hi;
+        wk_cpu_range(N, p, &lo, &hi);
+        if (lo >= hi) return;
+        for (int64_t i3 = 0; i3 < B3; i3++)
+            for (int64_t i2 = 0; i2 < B2; i2++) {
+                const float *ap = (const float *)((const char *)a->data + (i2 / r2) * a->nb[2] + (i3 / r3) * a->nb[3]);
+                const float *bp = (const float *)((const char *)b->data + i2 * b->nb[2] + i3 * b->nb[3] + lo * b->nb[1]);
+                float *cp = (float *)((char *)dst->data + i2 * dst->nb[2] + i3 * dst->nb[3] + lo * dst->nb[1]);
+                wk_cpu_blas_sgemm_nt(K, M, hi - lo, ap, a->nb[1] / 4, bp, b->nb[1] / 4, cp, dst->nb[1] / 4);
+            }
+        return;
     }
 
     /* decode-sized products split M finely so every thread streams its own weights */

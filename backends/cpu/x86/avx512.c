@@ -1,0 +1,109 @@
+/* avx512.c — the AVX-512 (F/BW/VL/DQ + FMA + F16C) kernel set: the AVX2 design at 16
+ * lanes. Tiles of 4 rows of a x 3 rows of b keep 12 zmm accumulators. Conversions use
+ * only intrinsics SIMDe can emulate, so tests/simd checks this exact code on CPUs
+ * without AVX-512. On CPUs with AVX512_BF16, isa.c swaps in avx512bf16.c's gemm_bf16. */
+#include "../../../src/core/types.h"
+#include "../isa.h"
+#include "simd.h"
+
+#define INLINE static inline __attribute__((always_inline))
+
+INLINE __m512 join8(__m256 lo, __m256 hi) {
+    return _mm512_castsi512_ps(
+        _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_castps_si256(lo)), _mm256_castps_si256(hi), 1));
+}
+INLINE float hsum16(__m512 v) {
+    __m256 a = _mm256_add_ps(_mm512_castps512_ps256(v), _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)));
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+}
+
+INLINE __m512 ld_f32(const float *p) { return _mm512_loadu_ps(p); }
+INLINE __m512 ld_f16(const uint16_t *p) {
+    return join8(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)),
+                 _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + 8))));
+}
+INLINE __m256 bf16x8(const uint16_t *p) {
+    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+}
+INLINE __m512 ld_bf16(const uint16_t *p) { return join8(bf16x8(p), bf16x8(p + 8)); }
+INLINE float one_f32(const float *p) { return *p; }
+INLINE float one_f16(const uint16_t *p) { return wk_fp16_to_fp32(*p); }
+INLINE float one_bf16(const uint16_t *p) { return wk_bf16_to_fp32(*p); }
+
+#define DEFINE_GEMM(NAME, TA, TB, LDA_FN, LDB_FN, ONEA, ONEB)                                          \
+    INLINE void NAME##_tile(int MR, int NR, int64_t k, const TA *a, size_t lda, const TB *b, size_t ldb, \
+                            float *c, size_t ldc) {                                                 \
+        __m512 acc[4][3];                                                                           \
+        for (int i = 0; i < MR; i++)                                                                \
+            for (int j = 0; j < NR; j++) acc[i][j] = _mm512_setzero_ps();                           \
+        int64_t e = 0;                                                                              \
+        for (; e + 16 <= k; e += 16) {                                                              \
+            __m512 bv[3];                                                                           \
+            for (int j = 0; j < NR; j++) bv[j] = LDB_FN(b + (size_t)j * ldb + e);                   \
+            for (int i = 0; i < MR; i++) {                                                          \
+                __m512 av = LDA_FN(a + (size_t)i * lda + e);                                        \
+                for (int j = 0; j < NR; j++) acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);     \
+            }                                                                                       \
+        }                                                                                           \
+        for (int i = 0; i < MR; i++)                                                                \
+            for (int j = 0; j < NR; j++) {                                                          \
+                float s = hsum16(acc[i][j]);                                                        \
+                for (int64_t t = e; t < k; t++)                                                     \
+                    s += ONEA(a + (size_t)i * lda + t) * ONEB(b + (size_t)j * ldb + t);             \
+                c[(size_t)j * ldc + i] = s;                                                         \
+            }                                                                                       \
+    }                                                                                               \
+    static void NAME(int64_t k, int m, int n, const TA *a, size_t lda, const TB *b, size_t ldb, float *c,  \
+                     size_t ldc) {                                                                  \
+        for (int j = 0; j < n; j += 3) {                                                            \
+            int nr = n - j < 3 ? n - j : 3;                                                         \
+            const TB *bj = b + (size_t)j * ldb;                                                     \
+            float *cj = c + (size_t)j * ldc;                                                        \
+            for (int i = 0; i < m; i += 4) {                                                        \
+                int mr = m - i < 4 ? m - i : 4;                                                     \
+                const TA *ai = a + (size_t)i * lda;                                                 \
+                switch (mr * 4 + nr) {                                                              \
+                case 4 * 4 + 3: NAME##_tile(4, 3, k, ai, lda, bj, ldb, cj + i, ldc); break;         \
+                case 4 * 4 + 2: NAME##_tile(4, 2, k, ai, lda, bj, ldb, cj + i, ldc); break;         \
+                case 4 * 4 + 1: NAME##_tile(4, 1, k, ai, lda, bj, ldb, cj + i, ldc); break;         \
+                case 3 * 4 + 3: NAME##_tile(3, 3, k, ai, lda, bj, ldb, cj + i, ldc); break;         \
+                case 3 * 4 + 2: NAME##_tile(3, 2, k, ai, lda, bj, ldb, cj + i, ldc); break;         \
+                case 3 * 4 + 1: NAME##_tile(3, 1, k, ai, lda, bj, ldb, cj + i, ldc); break;         \
+                case 2 * 4 + 3: NAME##_tile(2, 3, k, ai, lda, bj, ldb, cj + i, ldc); break;         \
+                case 2 * 4 + 2: NAME##_tile(2, 2, k, ai, lda, bj, ldb, cj + i, ldc); break;         \
+                case 2 * 4 + 1: NAME##_tile(2, 1, k, ai, lda, bj, ldb, cj + i, ldc); break;         \
+                case 1 * 4 + 3: NAME##_tile(1, 3, k, ai, lda, bj, ldb, cj + i, ldc); break;         \
+                case 1 * 4 + 2: NAME##_tile(1, 2, k, ai, lda, bj, ldb, cj + i, ldc); break;         \
+                default: NAME##_tile(1, 1, k, ai, lda, bj, ldb, cj + i, ldc); break;                \
+                }                                                                                   \
+            }                                                                                       \
+        }                                                                                           \
+    }
+
+DEFINE_GEMM(gemm_f32, float, float, ld_f32, ld_f32, one_f32, one_f32)
+DEFINE_GEMM(gemm_f16, uint16_t, float, ld_f16, ld_f32, one_f16, one_f32)
+DEFINE_GEMM(gemm_bf16, uint16_t, uint16_t, ld_bf16, ld_bf16, one_bf16, one_bf16)
+
+INLINE __m128i pack8(__m256i r) { return _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1)); }
+
+/* Round to nearest even, NaN quieted: bit-exact with wk_fp32_to_bf16. */
+static void f32_to_bf16(int64_t n, const float *x, uint16_t *y) {
+    const __m512i abs_mask = _mm512_set1_epi32(0x7fffffff), inf = _mm512_set1_epi32(0x7f800000);
+    const __m512i bias = _mm512_set1_epi32(0x7fff), one = _mm512_set1_epi32(1), quiet = _mm512_set1_epi32(0x40);
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        __m512i u = _mm512_castps_si512(_mm512_loadu_ps(x + i));
+        __mmask16 is_nan = _mm512_cmpgt_epi32_mask(_mm512_and_si512(u, abs_mask), inf);
+        __m512i hi = _mm512_srli_epi32(u, 16);
+        __m512i r = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, bias), _mm512_and_si512(hi, one)), 16);
+        r = _mm512_mask_blend_epi32(is_nan, r, _mm512_or_si512(hi, quiet));
+        _mm_storeu_si128((__m128i *)(y + i), pack8(_mm512_castsi512_si256(r)));
+        _mm_storeu_si128((__m128i *)(y + i + 8), pack8(_mm512_extracti64x4_epi64(r, 1)));
+    }
+    for (; i < n; i++) y[i] = wk_fp32_to_bf16(x[i]);
+}
+
+const wk_isa wk_cpu_isa_avx512 = {"avx512", gemm_f32, gemm_f16, gemm_bf16, f32_to_bf16};

@@ -1,0 +1,177 @@
+/* bench.c — `wick bench`: kernel benchmarks measured through the public graph API.
+ * `wick bench matmul` times MUL_MAT per kernel set (scalar, avx2, avx512, OpenBLAS):
+ * one warm-up, then -r timed runs; prints the median and range. Model benchmarks
+ * (`-m MODEL`, pp/tg) will join here as another subject. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "backends/cpu/blas.h"
+#include "backends/cpu/isa.h"
+#include "commands.h"
+#include "wick.h"
+
+typedef struct {
+    wk_type type;
+    int64_t M, N, K;
+    int reps, threads;
+    const char *isa;
+    bool json;
+} mm_opts;
+
+static double now_s(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+static int cmp_double(const void *a, const void *b) {
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void usage(FILE *f) {
+    fprintf(f, "usage: wick bench matmul [options]\n"
+               "  --type f32|f16|bf16   weight type (default f32; activations are f32)\n"
+               "  -M N, -N N, -K N      dst is M x N, inner dim K (default 2048 2048 512)\n"
+               "  -r N                  timed repetitions after one warm-up (default 5)\n"
+               "  -t N                  threads (default 2)\n"
+               "  --isa NAME            scalar|avx2|avx512|blas|all (default all)\n"
+               "  -o text|json          output format (default text)\n");
+}
+
+static bool parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out) {
+    char *end;
+    long long v = strtoll(s, &end, 10);
+    if (!*s || *end || v < lo || v > hi) return false;
+    *out = v;
+    return true;
+}
+
+/* Times one configuration; returns false (and prints why) when it cannot run. */
+static bool run_one(const mm_opts *o, const char *path, bool *first_json) {
+    bool blas = !strcmp(path, "blas");
+    const char *isa = blas ? wk_cpu_isa_current()->name : path;
+    if (blas && (o->type != WK_TYPE_F32 || !wk_cpu_blas_enabled())) {
+        if (!o->json) printf("%-7s %-5s n/a (%s)\n", path, wk_type_name(o->type),
+                             o->type != WK_TYPE_F32 ? "OpenBLAS path is f32 only" : "built without OpenBLAS or WICK_BLAS=0");
+        return true;
+    }
+    if (!blas && !wk_cpu_isa_force(isa)) {
+        if (!o->json) printf("%-7s %-5s n/a on this CPU\n", path, wk_type_name(o->type));
+        return true;
+    }
+    bool was_blas = wk_cpu_blas_enabled();
+    wk_cpu_blas_set(blas);
+    wk_ctx *ctx = NULL;
+    wk_backend *be = NULL;
+    bool ok = false;
+    if (wk_ctx_create(NULL, &ctx) != WK_OK || wk_backend_cpu_create(o->threads, &be) != WK_OK) goto out;
+    wk_tensor *a = wk_new_tensor_2d(ctx, o->type, o->K, o->M), *b = wk_new_tensor_2d(ctx, WK_TYPE_F32, o->K, o->N);
+    if (!a || !b) goto out;
+    uint64_t s = 88172645463325252ull;
+    for (int64_t i = 0; i < o->K * o->M; i++) {
+        s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+        float v = (float)((s >> 40) * 0x1p-24 - 0.5);
+        if (o->type == WK_TYPE_F32) ((float *)wk_tensor_data(a))[i] = v;
+        else ((uint16_t *)wk_tensor_data(a))[i] = o->type == WK_TYPE_F16 ? wk_fp32_to_fp16(v) : wk_fp32_to_bf16(v);
+    }
+    for (int64_t i = 0; i < o->K * o->N; i++) ((float *)wk_tensor_data(b))[i] = (float)((i % 13) - 6) * 0.01f;
+    wk_tensor *c = wk_mul_mat(ctx, a, b);
+    wk_graph *g = wk_graph_new(ctx);
+    if (!c || !g || wk_graph_expand(g, c) != WK_OK) goto out;
+    if (wk_graph_compute(be, g) != WK_OK) goto out; /* warm-up: plans memory, touches pages */
+    double *t = calloc((size_t)o->reps, sizeof *t);
+    if (!t) goto out;
+    for (int r = 0; r < o->reps; r++) {
+        double t0 = now_s();
+        if (wk_graph_compute(be, g) != WK_OK) { free(t); goto out; }
+        t[r] = now_s() - t0;
+    }
+    qsort(t, (size_t)o->reps, sizeof *t, cmp_double);
+    double med = o->reps % 2 ? t[o->reps / 2] : 0.5 * (t[o->reps / 2 - 1] + t[o->reps / 2]);
+    double flop = 2.0 * o->M * o->N * o->K;
+    double wbytes = (double)o->M * o->K * wk_type_size(o->type);
+    if (o->json) {
+        printf("%s{\"path\":\"%s\",\"type\":\"%s\",\"M\":%lld,\"N\":%lld,\"K\":%lld,\"threads\":%d,\"reps\":%d,"
+               "\"median_s\":%.6g,\"gflops\":%.4g,\"gflops_min\":%.4g,\"gflops_max\":%.4g,\"weight_gbps\":%.4g}",
+               *first_json ? "" : ",\n", path, wk_type_name(o->type), (long long)o->M, (long long)o->N,
+               (long long)o->K, o->threads, o->reps, med, flop / med * 1e-9, flop / t[o->reps - 1] * 1e-9,
+               flop / t[0] * 1e-9, wbytes / med * 1e-9);
+        *first_json = false;
+    } else {
+        printf("%-7s %-5s M=%lld N=%lld K=%lld t=%d: %9.2f GFLOP/s median (%.2f..%.2f)", path, wk_type_name(o->type),
+               (long long)o->M, (long long)o->N, (long long)o->K, o->threads, flop / med * 1e-9,
+               flop / t[o->reps - 1] * 1e-9, flop / t[0] * 1e-9);
+        if (o->N == 1) printf("  %7.2f GB/s weights", wbytes / med * 1e-9);
+        printf("\n");
+    }
+    free(t);
+    ok = true;
+out:
+    if (!ok) fprintf(stderr, "wick bench: %s\n", wk_last_error());
+    wk_cpu_blas_set(was_blas);
+    wk_backend_free(be);
+    wk_ctx_free(ctx);
+    return ok;
+}
+
+static int bench_matmul(int argc, char **argv) {
+    mm_opts o = {WK_TYPE_F32, 2048, 2048, 512, 5, 2, "all", false};
+    for (int i = 1; i < argc; i++) {
+        const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        int64_t x;
+        if (!strcmp(f, "-h") || !strcmp(f, "--help")) { usage(stdout); return 0; }
+        if (!v) { fprintf(stderr, "wick bench: %s needs a value\n", f); return 2; }
+        i++;
+        if (!strcmp(f, "--type")) {
+            if (!strcmp(v, "f32")) o.type = WK_TYPE_F32;
+            else if (!strcmp(v, "f16")) o.type = WK_TYPE_F16;
+            else if (!strcmp(v, "bf16")) o.type = WK_TYPE_BF16;
+            else { fprintf(stderr, "wick bench: --type %s: expected f32, f16 or bf16\n", v); return 2; }
+        } else if (!strcmp(f, "-M") || !strcmp(f, "-N") || !strcmp(f, "-K")) {
+            if (!parse_i64(v, 1, 1 << 20, &x)) { fprintf(stderr, "wick bench: %s %s: expected 1..1048576\n", f, v); return 2; }
+            *(f[1] == 'M' ? &o.M : f[1] == 'N' ? &o.N : &o.K) = x;
+        } else if (!strcmp(f, "-r")) {
+            if (!parse_i64(v, 1, 1000, &x)) { fprintf(stderr, "wick bench: -r %s: expected 1..1000\n", v); return 2; }
+            o.reps = (int)x;
+        } else if (!strcmp(f, "-t")) {
+            if (!parse_i64(v, 1, 512, &x)) { fprintf(stderr, "wick bench: -t %s: expected 1..512\n", v); return 2; }
+            o.threads = (int)x;
+        } else if (!strcmp(f, "--isa")) {
+            const char *ok[] = {"scalar", "avx2", "avx512", "blas", "all"};
+            bool found = false;
+            for (int k = 0; k < 5; k++) found |= !strcmp(v, ok[k]);
+            if (!found) { fprintf(stderr, "wick bench: --isa %s: expected scalar, avx2, avx512, blas or all\n", v); return 2; }
+            o.isa = v;
+        } else if (!strcmp(f, "-o")) {
+            if (strcmp(v, "text") && strcmp(v, "json")) { fprintf(stderr, "wick bench: -o %s: expected text or json\n", v); return 2; }
+            o.json = !strcmp(v, "json");
+        } else {
+            fprintf(stderr, "wick bench: unknown option '%s'; see 'wick bench matmul --help'\n", f);
+            return 2;
+        }
+    }
+    /* the matrices must fit comfortably: refuse more than 8 GiB of operands */
+    double bytes = ((double)o.M * o.K + (double)o.N * o.K + (double)o.M * o.N) * 4;
+    if (bytes > 8.0 * (1ull << 30)) { fprintf(stderr, "wick bench: %.1f GiB of operands is too large\n", bytes / (1ull << 30)); return 2; }
+    const char *paths[] = {"scalar", "avx2", "avx512", "blas"};
+    bool first = true, ok = true;
+    if (o.json) printf("[\n");
+    for (int k = 0; k < 4; k++)
+        if (!strcmp(o.isa, "all") || !strcmp(o.isa, paths[k])) ok &= run_one(&o, paths[k], &first);
+    if (o.json) printf("\n]\n");
+    return ok ? 0 : 1;
+}
+
+int wk_cmd_bench(int argc, char **argv) {
+    if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
+        FILE *f = argc < 2 ? stderr : stdout;
+        fprintf(f, "usage: wick bench matmul [options]   (see 'wick bench matmul --help')\n");
+        return argc < 2 ? 2 : 0;
+    }
+    if (!strcmp(argv[1], "matmul")) return bench_matmul(argc - 1, argv + 1);
+    fprintf(stderr, "wick bench: unknown benchmark '%s'; available: matmul\n", argv[1]);
+    return 2;
+}
