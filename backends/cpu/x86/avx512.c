@@ -4,6 +4,7 @@
  * without AVX-512. On CPUs with AVX512_BF16, isa.c swaps in avx512bf16.c's gemm_bf16. */
 #include "../../../src/core/types.h"
 #include "../isa.h"
+#include "gemm_tile.h"
 #include "simd.h"
 
 #define INLINE static inline __attribute__((always_inline))
@@ -33,56 +34,8 @@ INLINE float one_f32(const float *p) { return *p; }
 INLINE float one_f16(const uint16_t *p) { return wk_fp16_to_fp32(*p); }
 INLINE float one_bf16(const uint16_t *p) { return wk_bf16_to_fp32(*p); }
 
-#define DEFINE_GEMM(NAME, TA, TB, LDA_FN, LDB_FN, ONEA, ONEB)                                          \
-    INLINE void NAME##_tile(int MR, int NR, int64_t k, const TA *a, size_t lda, const TB *b, size_t ldb, \
-                            float *c, size_t ldc) {                                                 \
-        __m512 acc[4][3];                                                                           \
-        for (int i = 0; i < MR; i++)                                                                \
-            for (int j = 0; j < NR; j++) acc[i][j] = _mm512_setzero_ps();                           \
-        int64_t e = 0;                                                                              \
-        for (; e + 16 <= k; e += 16) {                                                              \
-            __m512 bv[3];                                                                           \
-            for (int j = 0; j < NR; j++) bv[j] = LDB_FN(b + (size_t)j * ldb + e);                   \
-            for (int i = 0; i < MR; i++) {                                                          \
-                __m512 av = LDA_FN(a + (size_t)i * lda + e);                                        \
-                for (int j = 0; j < NR; j++) acc[i][j] = _mm512_fmadd_ps(av, bv[j], acc[i][j]);     \
-            }                                                                                       \
-        }                                                                                           \
-        for (int i = 0; i < MR; i++)                                                                \
-            for (int j = 0; j < NR; j++) {                                                          \
-                float s = hsum16(acc[i][j]);                                                        \
-                for (int64_t t = e; t < k; t++)                                                     \
-                    s += ONEA(a + (size_t)i * lda + t) * ONEB(b + (size_t)j * ldb + t);             \
-                c[(size_t)j * ldc + i] = s;                                                         \
-            }                                                                                       \
-    }                                                                                               \
-    static void NAME(int64_t k, int m, int n, const TA *a, size_t lda, const TB *b, size_t ldb, float *c,  \
-                     size_t ldc) {                                                                  \
-        for (int j = 0; j < n; j += 3) {                                                            \
-            int nr = n - j < 3 ? n - j : 3;                                                         \
-            const TB *bj = b + (size_t)j * ldb;                                                     \
-            float *cj = c + (size_t)j * ldc;                                                        \
-            for (int i = 0; i < m; i += 4) {                                                        \
-                int mr = m - i < 4 ? m - i : 4;                                                     \
-                const TA *ai = a + (size_t)i * lda;                                                 \
-                switch (mr * 4 + nr) {                                                              \
-                case 4 * 4 + 3: NAME##_tile(4, 3, k, ai, lda, bj, ldb, cj + i, ldc); break;         \
-                case 4 * 4 + 2: NAME##_tile(4, 2, k, ai, lda, bj, ldb, cj + i, ldc); break;         \
-                case 4 * 4 + 1: NAME##_tile(4, 1, k, ai, lda, bj, ldb, cj + i, ldc); break;         \
-                case 3 * 4 + 3: NAME##_tile(3, 3, k, ai, lda, bj, ldb, cj + i, ldc); break;         \
-                case 3 * 4 + 2: NAME##_tile(3, 2, k, ai, lda, bj, ldb, cj + i, ldc); break;         \
-                case 3 * 4 + 1: NAME##_tile(3, 1, k, ai, lda, bj, ldb, cj + i, ldc); break;         \
-                case 2 * 4 + 3: NAME##_tile(2, 3, k, ai, lda, bj, ldb, cj + i, ldc); break;         \
-                case 2 * 4 + 2: NAME##_tile(2, 2, k, ai, lda, bj, ldb, cj + i, ldc); break;         \
-                case 2 * 4 + 1: NAME##_tile(2, 1, k, ai, lda, bj, ldb, cj + i, ldc); break;         \
-                case 1 * 4 + 3: NAME##_tile(1, 3, k, ai, lda, bj, ldb, cj + i, ldc); break;         \
-                case 1 * 4 + 2: NAME##_tile(1, 2, k, ai, lda, bj, ldb, cj + i, ldc); break;         \
-                default: NAME##_tile(1, 1, k, ai, lda, bj, ldb, cj + i, ldc); break;                \
-                }                                                                                   \
-            }                                                                                       \
-        }                                                                                           \
-    }
-
+#define DEFINE_GEMM(NAME, TA, TB, LA, LB, OA, OB) \
+    WK_DEFINE_GEMM(NAME, TA, TB, LA, LB, OA, OB, __m512, 16, _mm512_setzero_ps, _mm512_fmadd_ps, hsum16)
 DEFINE_GEMM(gemm_f32, float, float, ld_f32, ld_f32, one_f32, one_f32)
 DEFINE_GEMM(gemm_f16, uint16_t, float, ld_f16, ld_f32, one_f16, one_f32)
 DEFINE_GEMM(gemm_bf16, uint16_t, uint16_t, ld_bf16, ld_bf16, one_bf16, one_bf16)
