@@ -10,6 +10,8 @@
 #include "testutil.h"
 
 static int fails;
+/* worst error of the current type's shapes: |err| / bound and |err| itself */
+static double g_worst_ratio, g_worst_abs;
 
 static void fill_f32(float *x, size_t n) { for (size_t i = 0; i < n; i++) x[i] = (float)tu_uniform(-1, 1); }
 
@@ -54,7 +56,9 @@ static int check_gemm(const wk_isa *isa, const char *type, int m, int n, int64_t
             double err = fabs((double)x - y);
             if (!(err <= bound[j * ldc + i])) bad++;
             if (err / bound[j * ldc + i] > worst) worst = err / bound[j * ldc + i];
+            if (err > g_worst_abs) g_worst_abs = err;
         }
+    if (worst > g_worst_ratio) g_worst_ratio = worst;
     if (bad) printf("  FAIL %s gemm_%s m=%d n=%d k=%lld: %d wrong (worst err/bound %.3g)\n", isa->name, type, m, n,
                     (long long)k, bad, worst);
     free(af); free(bf); free(c0); free(c1); free(a16); free(b16); free(bound);
@@ -67,6 +71,7 @@ static void test_kernels(const wk_isa *isa) {
     const char *types[] = {"f32", "f16", "bf16"};
     for (int t = 0; t < 3; t++) {
         int bad = 0, cases = 0;
+        g_worst_ratio = g_worst_abs = 0;
         for (int im = 0; im < ns; im++)
             for (int in = 0; in < ns; in += 2) {
                 int64_t k = sizes[(im * 7 + in * 3) % ns];
@@ -75,7 +80,8 @@ static void test_kernels(const wk_isa *isa) {
                 cases++;
             }
         for (int64_t k = 1000; k <= 4096; k += 1548) { bad += check_gemm(isa, types[t], 9, 5, k); cases++; }
-        printf("  %-7s gemm_%-4s vs scalar: %d shapes, %d failing (tol 2 k eps sum|ab|)\n", isa->name, types[t], cases, bad);
+        printf("  %-7s gemm_%-4s vs scalar: %d shapes, %d failing; worst |err| %.3g, worst err/tol %.3g "
+               "(tol 2 k eps sum|ab|)\n", isa->name, types[t], cases, bad, g_worst_abs, g_worst_ratio);
         fails += bad;
     }
     /* f32 -> bf16: bit-exact with the scalar rounding, incl. NaN, inf, ties, subnormals */

@@ -73,8 +73,8 @@ int main(void) {
         /* large enough for the BLAS path, with BLAS on and off */
         for (int blas = 1; blas >= 0; blas--) {
             wk_cpu_blas_set(blas);
-            test_op(WK_TYPE_F32, 256, 300, 130, 1, 2, 1, false, 2);
-            test_op(WK_TYPE_F32, 256, 300, 130, 1, 1, 1, true, 3);
+            test_op(WK_TYPE_F32, 512, 300, 260, 1, 2, 1, false, 2); /* 40M multiply-adds: past the BLAS threshold */
+            test_op(WK_TYPE_F32, 512, 300, 260, 1, 1, 1, true, 3);
         }
         wk_cpu_blas_set(true);
     }

@@ -7,6 +7,7 @@
 
 #ifdef WICK_OPENBLAS
 #include <cblas.h>
+#include <omp.h>
 
 static int g_blas = -1;
 
@@ -21,6 +22,11 @@ void wk_cpu_blas_set(bool on) { g_blas = on; }
 
 void wk_cpu_blas_sgemm_nt(int64_t k, int64_t m, int64_t n, const float *a, size_t lda, const float *b,
                           size_t ldb, float *c, size_t ldc) {
+    /* OpenBLAS (OpenMP build) sizes its own team from omp_get_max_threads(). Inside our
+     * one-thread team that is still the machine's count, so it would start threads that
+     * fight ours (256x256x512 at -t 1: 5.8 GFLOP/s instead of 70). The setting belongs to
+     * this thread's implicit task of our region only, so nothing outside it changes. */
+    omp_set_num_threads(1);
     /* c (n rows of m) = b (n x k) * a^T (k x m), all row-major */
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)n, (blasint)m, (blasint)k, 1.0f, b,
                 (blasint)ldb, a, (blasint)lda, 0.0f, c, (blasint)ldc);

@@ -21,24 +21,28 @@ INLINE float hsum16(__m512 v) {
     return _mm_cvtss_f32(s);
 }
 
-INLINE __m512 ld_f32(const float *p) { return _mm512_loadu_ps(p); }
-INLINE __m512 ld_f16(const uint16_t *p) {
+/* loaders: 16 lanes as f32 per phase (gemm_tile.h); bf16 loads 32 values and yields
+ * the even ones (shifted up) in phase 0 and the odd ones (low half masked) in phase 1 */
+INLINE __m512 ld_f32(const float *p, int ph) { (void)ph; return _mm512_loadu_ps(p); }
+INLINE __m512 ld_f16(const uint16_t *p, int ph) {
+    (void)ph;
     return join8(_mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)p)),
                  _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(p + 8))));
 }
-INLINE __m256 bf16x8(const uint16_t *p) {
-    return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_cvtepu16_epi32(_mm_loadu_si128((const __m128i *)p)), 16));
+INLINE __m512 ld_bf16(const uint16_t *p, int ph) {
+    __m512i v = _mm512_loadu_si512((const void *)p);
+    return _mm512_castsi512_ps(ph == 0 ? _mm512_slli_epi32(v, 16) : _mm512_and_si512(v, _mm512_set1_epi32((int)0xffff0000u)));
 }
-INLINE __m512 ld_bf16(const uint16_t *p) { return join8(bf16x8(p), bf16x8(p + 8)); }
 INLINE float one_f32(const float *p) { return *p; }
-INLINE float one_f16(const uint16_t *p) { return wk_fp16_to_fp32(*p); }
+/* exact widenings for the k tails (bf16 out of line, as in avx2.c) */
+INLINE float one_f16(const uint16_t *p) { return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(*p))); }
 INLINE float one_bf16(const uint16_t *p) { return wk_bf16_to_fp32(*p); }
 
-#define DEFINE_GEMM(NAME, TA, TB, LA, LB, OA, OB) \
-    WK_DEFINE_GEMM(NAME, TA, TB, LA, LB, OA, OB, __m512, 16, _mm512_setzero_ps, _mm512_fmadd_ps, hsum16)
-DEFINE_GEMM(gemm_f32, float, float, ld_f32, ld_f32, one_f32, one_f32)
-DEFINE_GEMM(gemm_f16, uint16_t, float, ld_f16, ld_f32, one_f16, one_f32)
-DEFINE_GEMM(gemm_bf16, uint16_t, uint16_t, ld_bf16, ld_bf16, one_bf16, one_bf16)
+#define DEFINE_GEMM(NAME, TA, TB, LA, LB, OA, OB, NPH, MRMAX) \
+    WK_DEFINE_GEMM(NAME, TA, TB, LA, LB, OA, OB, __m512, 16, NPH, MRMAX, _mm512_setzero_ps, _mm512_fmadd_ps, hsum16)
+DEFINE_GEMM(gemm_f32, float, float, ld_f32, ld_f32, one_f32, one_f32, 1, 4)
+DEFINE_GEMM(gemm_f16, uint16_t, float, ld_f16, ld_f32, one_f16, one_f32, 1, 4)
+DEFINE_GEMM(gemm_bf16, uint16_t, uint16_t, ld_bf16, ld_bf16, one_bf16, one_bf16, 2, 4)
 
 INLINE __m128i pack8(__m256i r) { return _mm_packus_epi32(_mm256_castsi256_si128(r), _mm256_extracti128_si256(r, 1)); }
 
