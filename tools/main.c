@@ -12,6 +12,7 @@ typedef struct {
 } command;
 
 static const command k_commands[] = {
+    {"inspect", wk_cmd_inspect, "show a GGUF file's header, metadata and tensors"},
     {"bench", wk_cmd_bench, "benchmark kernels (matmul GFLOP/s and GB/s per ISA)"},
 };
 #define N_COMMANDS (sizeof k_commands / sizeof k_commands[0])

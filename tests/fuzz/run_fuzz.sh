@@ -1,0 +1,23 @@
+#!/bin/sh
+# run_fuzz.sh SECONDS — builds the GGUF libFuzzer target with ASan+UBSan and fuzzes it for
+# SECONDS (default 60), seeded from the shared GGUF files and tests/fuzz/corpus_gguf. New
+# inputs go to a scratch corpus under build-fuzz/ (never the repo); crashes to
+# build-fuzz/artifacts/. Exits non-zero on a finding. Extra arguments go to libFuzzer.
+set -eu
+secs=${1:-60}
+[ $# -gt 0 ] && shift
+root=$(cd "$(dirname "$0")/../.." && pwd)
+out=$root/build-fuzz
+shared=${WICK_SHARED_DATA:-$root/../shared/data}
+mkdir -p "$out/corpus" "$out/artifacts"
+clang -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1 -std=gnu11 \
+    -I"$root/gguf" "$root"/gguf/gguf_common.c "$root"/gguf/gguf_read.c "$root"/gguf/gguf_write.c \
+    "$root/tests/fuzz/fuzz_gguf.c" -o "$out/fuzz_gguf"
+seeds="$root/tests/fuzz/corpus_gguf"
+for d in "$shared/models" "$shared/vocab"; do
+    [ -d "$d" ] && seeds="$seeds $d"
+done
+echo "fuzzing for ${secs}s; scratch corpus $out/corpus; seeds: $seeds"
+# shellcheck disable=SC2086
+"$out/fuzz_gguf" -max_total_time="$secs" -rss_limit_mb=2048 -timeout=10 -max_len=65536 \
+    -print_final_stats=1 -artifact_prefix="$out/artifacts/" "$@" "$out/corpus" $seeds
