@@ -53,9 +53,12 @@ static bool parse_i64(const char *s, int64_t lo, int64_t hi, int64_t *out) {
 static bool run_one(const mm_opts *o, const char *path, bool *first_json) {
     bool blas = !strcmp(path, "blas");
     const char *isa = blas ? wk_cpu_isa_current()->name : path;
-    if (blas && (o->type != WK_TYPE_F32 || !wk_cpu_blas_enabled())) {
-        if (!o->json) printf("%-7s %-5s n/a (%s)\n", path, wk_type_name(o->type),
-                             o->type != WK_TYPE_F32 ? "OpenBLAS path is f32 only" : "built without OpenBLAS or WICK_BLAS=0");
+    if (blas && (o->type != WK_TYPE_F32 || !wk_cpu_blas_enabled() || !wk_cpu_blas_worth(o->M, o->N, o->K))) {
+        if (!o->json)
+            printf("%-7s %-5s n/a (%s)\n", path, wk_type_name(o->type),
+                   o->type != WK_TYPE_F32       ? "OpenBLAS path is f32 only"
+                   : !wk_cpu_blas_enabled()     ? "built without OpenBLAS or WICK_BLAS=0"
+                                                : "below the BLAS size threshold: native kernels run this product");
         return true;
     }
     if (!blas && !wk_cpu_isa_force(isa)) {

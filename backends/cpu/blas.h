@@ -6,6 +6,11 @@
 #include <stdint.h>
 bool wk_cpu_blas_enabled(void);  /* built with OpenBLAS and not turned off by WICK_BLAS=0 */
 void wk_cpu_blas_set(bool on);   /* for tests and benchmarks */
+/* Whether an f32 product of this size goes to BLAS: below ~32M multiply-adds or 32 rows
+ * OpenBLAS's packing does not pay off (on Zen 3 it merely matches the avx2 set). */
+static inline bool wk_cpu_blas_worth(int64_t m, int64_t n, int64_t k) {
+    return n >= 32 && m >= 32 && (double)m * (double)n * (double)k >= 32e6;
+}
 /* c[j*ldc + i] = dot(row i of a, row j of b), i < m, j < n, single-threaded. */
 void wk_cpu_blas_sgemm_nt(int64_t k, int64_t m, int64_t n, const float *a, size_t lda, const float *b,
                           size_t ldb, float *c, size_t ldc);

@@ -35,10 +35,8 @@ void wk_cpu_MUL_MAT(const wk_cpu_params *p, wk_tensor *dst) {
     }
 
     /* large f32 products: each thread runs a single-threaded sgemm on its slice of b's
-     * rows (BLAS inside our parallel region stays single-threaded). Below ~32M
-     * multiply-adds or 32 activation rows OpenBLAS's packing does not pay off; on Zen 3
-     * (Haswell kernels) it merely matches the avx2 set, on AVX-512 CPUs it is ahead. */
-    if (a->type == WK_TYPE_F32 && N >= 32 && M >= 32 && (double)M * N * K >= 32e6 && wk_cpu_blas_enabled()) {
+     * rows (BLAS inside our parallel region stays single-threaded; size rule in blas.h) */
+    if (a->type == WK_TYPE_F32 && wk_cpu_blas_worth(M, N, K) && wk_cpu_blas_enabled()) {
         int64_t lo, hi;
         wk_cpu_range(N, p, &lo, &hi);
         if (lo >= hi) return;
