@@ -113,6 +113,11 @@ static void test_errors(void) {
     CHECK(wk_reshape_2d(ctx, a, 5, 2) == NULL, "reshape count");
     CHECK(wk_view(ctx, a, 1, (int64_t[]){13}, NULL, 0) == NULL, "view past the end");
     CHECK(wk_reshape_2d(ctx, wk_transpose(ctx, a), 3, 4) == NULL, "reshape non-contiguous");
+    /* a transposed 4x3 f32 tensor spans exactly the 48 bytes of its source */
+    wk_tensor *at = wk_transpose(ctx, a);
+    CHECK(at && wk_tensor_nbytes(at) == 48 && wk_tensor_nbytes(a) == 48, "transposed span %zu",
+          at ? wk_tensor_nbytes(at) : 0);
+    CHECK(wk_view(ctx, at, 1, (int64_t[]){1}, NULL, 52) == NULL, "view of a transpose past the end");
     CHECK(wk_add(ctx, NULL, a) == NULL, "NULL source");
     /* a leaf without data is an error at compute, not a crash */
     wk_ctx *nc;

@@ -109,7 +109,11 @@ int64_t wk_tensor_nelements(const wk_tensor *t) { return t->ne[0] * t->ne[1] * t
 size_t wk_tensor_nbytes(const wk_tensor *t) {
     /* span from the first to one past the last byte, for any strides */
     int64_t bs = wk_type_block_size(t->type);
-    size_t n = (size_t)(t->ne[0] / bs) * t->nb[0];
+    for (int i = 0; i < WK_MAX_DIMS; i++)
+        if (t->ne[i] <= 0) return 0;
+    /* the last element's offset plus one element: nb[0] may differ from the element size
+     * (a transposed view), so it cannot stand in for the width of the last element */
+    size_t n = wk_type_size(t->type) + (size_t)(t->ne[0] / bs - 1) * t->nb[0];
     for (int i = 1; i < WK_MAX_DIMS; i++) n += (size_t)(t->ne[i] - 1) * t->nb[i];
     return n;
 }
