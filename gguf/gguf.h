@@ -138,7 +138,8 @@ const wk_gguf_tensor *wk_gguf_tensor_at(const wk_gguf *g, uint64_t i); /* NULL i
 /* ------------------------------------------------------------------------------------ */
 /* Writer: builds a file in insertion order, layout per formats.md §1.8. Keys and strings are
  * copied; tensor data is borrowed (must stay valid until the write call). The alignment is
- * the value of a "general.alignment" UINT32 key if one is added (before any tensor), else 32. */
+ * the value of a "general.alignment" key if one is added (it must be UINT32, a nonzero power
+ * of two), else 32; tensor offsets are assigned when the file is written. */
 
 typedef struct wk_gguf_writer wk_gguf_writer;
 

@@ -1,6 +1,7 @@
 /* gguf_internal.h — pieces shared by the GGUF reader and writer: the per-thread error
  * message, overflow-checked size helpers, and a tiny open-addressing string set used to
- * reject duplicate keys / tensor names in O(n) (a hostile file may hold many records). */
+ * reject duplicate keys / tensor names in O(n) (a hostile file may hold many records; its
+ * hash is seeded per set so a file cannot be crafted to make every name collide). */
 #ifndef WK_GGUF_INTERNAL_H
 #define WK_GGUF_INTERNAL_H
 
@@ -41,9 +42,10 @@ typedef struct {
     gguf_set_slot *slots; /* NULL s = empty */
     uint64_t cap;         /* power of two */
     uint64_t n;
+    uint64_t seed;        /* random per set, chosen on first insert (see gguf_hash) */
 } gguf_set;
 
-uint64_t gguf_hash(const char *s, uint64_t len);
+uint64_t gguf_hash(uint64_t seed, const char *s, uint64_t len);
 /* Inserts; returns 1 if inserted, 0 if present (then *existing = its index), -1 on no memory. */
 int gguf_set_insert(gguf_set *set, const char *s, uint64_t len, uint64_t index, uint64_t *existing);
 int64_t gguf_set_find(const gguf_set *set, const char *s, uint64_t len);

@@ -236,26 +236,35 @@ static wk_gguf_status parse_alignment(wk_gguf *g) {
 
 static wk_gguf_status parse_tensor_infos(wk_gguf *g, cursor *c, uint64_t n) {
     char b[SHOWBUF];
-    if (n) {
-        g->tensors = calloc((size_t)n, sizeof *g->tensors); /* n bounded by the file size / 32 */
-        if (!g->tensors) return gguf_fail(WK_GGUF_E_NOMEM, "%s: out of memory for %llu tensors", c->name, (ull)n);
-    }
+    uint64_t cap = 0;
     for (uint64_t i = 0; i < n; i++) {
+        /* grown as records are parsed: memory follows what the file holds, not what its
+         * header claims (the name set points into the file, so moving the array is safe) */
+        if (i == cap) {
+            uint64_t nc = cap ? cap * 2 : 16;
+            if (nc > n) nc = n;
+            wk_gguf_tensor *nt = realloc(g->tensors, (size_t)nc * sizeof *nt);
+            if (!nt) return gguf_fail(WK_GGUF_E_NOMEM, "%s: out of memory for %llu tensors", c->name, (ull)n);
+            g->tensors = nt;
+            cap = nc;
+        }
         wk_gguf_tensor *t = &g->tensors[i];
+        memset(t, 0, sizeof *t);
         NEED(c, 8, "the name length of tensor %llu", (ull)i);
         uint64_t len = rd64(c);
         if (len >= WK_GGUF_MAX_NAME)
             return gguf_fail(WK_GGUF_E_FORMAT, "%s: tensor %llu: name length %llu at offset %llu is too long (max %d bytes)",
                              c->name, (ull)i, (ull)len, (ull)(c->pos - 8), WK_GGUF_MAX_NAME - 1);
         NEED(c, len, "the name of tensor %llu", (ull)i);
-        memcpy(t->name, c->p + c->pos, (size_t)len);
+        const char *name_raw = (const char *)(c->p + c->pos);
+        memcpy(t->name, name_raw, (size_t)len);
         t->name[len] = 0;
         t->name_len = (uint32_t)len;
         c->pos += len;
         const char *nm = show(b, sizeof b, t->name, len);
         if (strlen(t->name) != len) return gguf_fail(WK_GGUF_E_FORMAT, "%s: tensor name '%s' contains a NUL byte", c->name, nm);
         uint64_t prev;
-        int r = gguf_set_insert(&g->tensor_names, t->name, len, i, &prev);
+        int r = gguf_set_insert(&g->tensor_names, name_raw, len, i, &prev);
         if (r < 0) return gguf_fail(WK_GGUF_E_NOMEM, "%s: out of memory indexing tensor names", c->name);
         if (r == 0)
             return gguf_fail(WK_GGUF_E_FORMAT, "%s: duplicate tensor name '%s' (tensors %llu and %llu)", c->name, nm, (ull)prev, (ull)i);
@@ -492,25 +501,26 @@ void wk_gguf_free(wk_gguf *g) {
 
 /* ---- accessors --------------------------------------------------------------------- */
 
-uint32_t wk_gguf_version(const wk_gguf *g) { return g->version; }
-uint32_t wk_gguf_alignment(const wk_gguf *g) { return g->alignment; }
-uint64_t wk_gguf_data_offset(const wk_gguf *g) { return g->data_offset; }
-uint64_t wk_gguf_file_size(const wk_gguf *g) { return g->size; }
-const void *wk_gguf_file_data(const wk_gguf *g) { return g->data; }
-uint64_t wk_gguf_n_kv(const wk_gguf *g) { return g->n_kv; }
-uint64_t wk_gguf_n_tensors(const wk_gguf *g) { return g->n_tensors; }
+/* A NULL handle reads as an empty file (0 / NULL), never a crash. */
+uint32_t wk_gguf_version(const wk_gguf *g) { return g ? g->version : 0; }
+uint32_t wk_gguf_alignment(const wk_gguf *g) { return g ? g->alignment : 0; }
+uint64_t wk_gguf_data_offset(const wk_gguf *g) { return g ? g->data_offset : 0; }
+uint64_t wk_gguf_file_size(const wk_gguf *g) { return g ? g->size : 0; }
+const void *wk_gguf_file_data(const wk_gguf *g) { return g ? g->data : NULL; }
+uint64_t wk_gguf_n_kv(const wk_gguf *g) { return g ? g->n_kv : 0; }
+uint64_t wk_gguf_n_tensors(const wk_gguf *g) { return g ? g->n_tensors : 0; }
 
 int64_t wk_gguf_find_key(const wk_gguf *g, const char *key) {
     if (!g || !key) return -1;
     return gguf_set_find(&g->keys, key, strlen(key));
 }
 
-const char *wk_gguf_kv_key(const wk_gguf *g, uint64_t i) { return i < g->n_kv ? g->kv[i].key : NULL; }
+const char *wk_gguf_kv_key(const wk_gguf *g, uint64_t i) { return i < wk_gguf_n_kv(g) ? g->kv[i].key : NULL; }
 wk_gguf_type wk_gguf_kv_type(const wk_gguf *g, uint64_t i) {
-    return i < g->n_kv ? (wk_gguf_type)g->kv[i].type : WK_GGUF_TYPE_COUNT;
+    return i < wk_gguf_n_kv(g) ? (wk_gguf_type)g->kv[i].type : WK_GGUF_TYPE_COUNT;
 }
 const void *wk_gguf_kv_raw(const wk_gguf *g, uint64_t i, uint64_t *nbytes) {
-    if (i >= g->n_kv) return NULL;
+    if (i >= wk_gguf_n_kv(g)) return NULL;
     if (nbytes) *nbytes = g->kv[i].val_bytes;
     return g->kv[i].val;
 }
@@ -519,7 +529,9 @@ int64_t wk_gguf_find_tensor(const wk_gguf *g, const char *name) {
     if (!g || !name) return -1;
     return gguf_set_find(&g->tensor_names, name, strlen(name));
 }
-const wk_gguf_tensor *wk_gguf_tensor_at(const wk_gguf *g, uint64_t i) { return i < g->n_tensors ? &g->tensors[i] : NULL; }
+const wk_gguf_tensor *wk_gguf_tensor_at(const wk_gguf *g, uint64_t i) {
+    return i < wk_gguf_n_tensors(g) ? &g->tensors[i] : NULL;
+}
 
 /* Finds key and checks its type (and for arrays, when elem != WK_GGUF_TYPE_COUNT, the
  * element type). */

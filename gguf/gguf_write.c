@@ -124,6 +124,9 @@ static wk_gguf_status begin_kv(wk_gguf_writer *w, const char *key, uint32_t type
     size_t klen = strlen(key);
     if (!klen) return gguf_fail(WK_GGUF_E_ARG, "gguf writer: empty key");
     if (gguf_set_find(&w->key_set, key, klen) >= 0) return gguf_fail(WK_GGUF_E_ARG, "gguf writer: duplicate key '%s'", key);
+    /* readers reject any other type for it (formats.md §1.6); add_scalar checks the value */
+    if (type != WK_GGUF_UINT32 && !strcmp(key, "general.alignment"))
+        return gguf_fail(WK_GGUF_E_ARG, "gguf writer: general.alignment must be UINT32, not %s", wk_gguf_type_name(type));
     *mark = w->meta_len;
     if (put_str(w, key, klen) || put_u32(w, type)) {
         w->meta_len = *mark;
@@ -200,6 +203,8 @@ wk_gguf_status wk_gguf_writer_add_arr(wk_gguf_writer *w, const char *key, wk_ggu
     if (!es) return gguf_fail(WK_GGUF_E_ARG, "gguf writer: key '%s': %s is not a numeric array element type",
                               key ? key : "?", wk_gguf_type_name(et));
     if (!data && count) return gguf_fail(WK_GGUF_E_ARG, "gguf writer: key '%s': NULL array data", key ? key : "?");
+    if (count > SIZE_MAX / es)
+        return gguf_fail(WK_GGUF_E_ARG, "gguf writer: key '%s': array of %llu elements is too large", key ? key : "?", (ull)count);
     if (et == WK_GGUF_BOOL)
         for (uint64_t i = 0; i < count; i++)
             if (((const uint8_t *)data)[i] > 1)
@@ -437,6 +442,20 @@ wk_gguf_status wk_gguf_writer_write_memory(const wk_gguf_writer *w, void **buf, 
     return WK_GGUF_OK;
 }
 
+/* Best effort: makes the rename itself durable. Not every file system can fsync a
+ * directory, and the data is already on disk, so failures are ignored. */
+static void sync_parent_dir(const char *path) {
+    const char *slash = strrchr(path, '/');
+    char *dir = slash ? strndup(path, slash == path ? 1 : (size_t)(slash - path)) : strdup(".");
+    if (!dir) return;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        (void)fsync(fd);
+        close(fd);
+    }
+    free(dir);
+}
+
 wk_gguf_status wk_gguf_writer_write_file(const wk_gguf_writer *w, const char *path) {
     if (!w || !path) return gguf_fail(WK_GGUF_E_ARG, "gguf writer: write_file: NULL argument");
     uint64_t total;
@@ -476,6 +495,8 @@ wk_gguf_status wk_gguf_writer_write_file(const wk_gguf_writer *w, const char *pa
     if (bad) {
         st = gguf_fail(WK_GGUF_E_IO, "%s: write failed: %s", path, strerror(e));
         unlink(tmp);
+    } else {
+        sync_parent_dir(path);
     }
     free(tmp);
     return st;

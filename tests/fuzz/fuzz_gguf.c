@@ -87,11 +87,23 @@ static void check_file(const wk_gguf *g) {
     PROP(a && !(a & (a - 1)));
     PROP(wk_gguf_data_offset(g) <= wk_gguf_file_size(g));
     for (uint64_t i = 0; i < wk_gguf_n_kv(g); i++) getters(g, i);
-    PROP(wk_gguf_kv_key(g, wk_gguf_n_kv(g)) == NULL);
+    PROP(wk_gguf_kv_key(g, wk_gguf_n_kv(g)) == NULL && wk_gguf_kv_raw(g, wk_gguf_n_kv(g), NULL) == NULL);
+    /* a key no file holds (keys cannot contain NUL, and this one is longer than any name) */
+    uint32_t u32;
+    PROP(wk_gguf_get_u32(g, "fuzz.no.such.key.\x01\x02\x03", &u32) == WK_GGUF_E_NOTFOUND ||
+         wk_gguf_find_key(g, "fuzz.no.such.key.\x01\x02\x03") >= 0);
+    if (wk_gguf_get_u32(g, "general.file_type", &u32) == WK_GGUF_OK) {
+        const char *ftn = wk_gguf_file_type_name(u32);
+        if (ftn) touch(ftn, strlen(ftn));
+    }
     for (uint64_t i = 0; i < wk_gguf_n_tensors(g); i++) {
         const wk_gguf_tensor *t = wk_gguf_tensor_at(g, i);
         PROP(t && wk_gguf_find_tensor(g, t->name) == (int64_t)i);
-        PROP(t->n_dims >= 1 && t->n_dims <= 4 && wk_gguf_ggml_type_name(t->type) != NULL);
+        uint32_t bs = 0, bb = 0;
+        PROP(t->n_dims >= 1 && t->n_dims <= 4 && wk_gguf_ggml_type_name(t->type) != NULL &&
+             wk_gguf_ggml_type_size(t->type, &bs, &bb) && t->ne[0] % bs == 0 &&
+             t->nbytes == (uint64_t)(t->ne[0] / bs) * bb * (uint64_t)t->ne[1] * (uint64_t)t->ne[2] * (uint64_t)t->ne[3]);
+        for (uint32_t d = t->n_dims; d < 4; d++) PROP(t->ne[d] == 1);
         PROP(t->offset % a == 0 && t->nbytes > 0);
         PROP((const uint8_t *)t->data + t->nbytes <= (const uint8_t *)wk_gguf_file_data(g) + wk_gguf_file_size(g));
         touch(t->data, t->nbytes);

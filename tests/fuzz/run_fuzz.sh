@@ -10,6 +10,13 @@ root=$(cd "$(dirname "$0")/../.." && pwd)
 out=$root/build-fuzz
 shared=${WICK_SHARED_DATA:-$root/../shared/data}
 mkdir -p "$out/corpus" "$out/artifacts"
+# clang and its libFuzzer runtime (Debian 12: clang-14)
+if command -v dpkg >/dev/null 2>&1 && ! { command -v clang >/dev/null 2>&1 && dpkg -s libclang-rt-14-dev >/dev/null 2>&1; }; then
+    echo "run_fuzz: installing clang libclang-rt-14-dev"
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo=sudo
+    $sudo apt-get install -y -qq clang libclang-rt-14-dev >/dev/null
+fi
 clang -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all -g -O1 -std=gnu11 \
     -I"$root/gguf" "$root"/gguf/gguf_common.c "$root"/gguf/gguf_read.c "$root"/gguf/gguf_write.c \
     "$root/tests/fuzz/fuzz_gguf.c" -o "$out/fuzz_gguf"

@@ -247,6 +247,9 @@ static void writer_errors(void) {
     CHECK(wk_gguf_writer_add_u32(w, "", 1) == WK_GGUF_E_ARG, "empty key");
     CHECK(wk_gguf_writer_add_u32(w, "general.alignment", 3) == WK_GGUF_E_ARG, "alignment 3");
     CHECK(wk_gguf_writer_add_u64(w, "general.alignment", 64) == WK_GGUF_E_ARG, "alignment u64");
+    CHECK(wk_gguf_writer_add_str(w, "general.alignment", "32", 2) == WK_GGUF_E_ARG &&
+              strstr(wk_gguf_last_error(), "general.alignment must be UINT32, not STRING"), "alignment as string");
+    CHECK(wk_gguf_writer_add_arr(w, "general.alignment", WK_GGUF_UINT32, a_u32, 1) == WK_GGUF_E_ARG, "alignment as array");
     CHECK(wk_gguf_writer_add_arr(w, "x", WK_GGUF_STRING, a_u8, 1) == WK_GGUF_E_ARG, "arr of strings via add_arr");
     CHECK(wk_gguf_writer_add_arr(w, "x", WK_GGUF_ARRAY, a_u8, 1) == WK_GGUF_E_ARG, "nested arr");
     uint8_t two = 2;
@@ -278,6 +281,11 @@ static void writer_errors(void) {
     wk_gguf_writer_free(w);
     wk_gguf_writer_free(NULL);
     wk_gguf_free(NULL);
+    /* a NULL reader handle reads as empty instead of crashing */
+    CHECK(wk_gguf_n_kv(NULL) == 0 && wk_gguf_n_tensors(NULL) == 0 && wk_gguf_kv_key(NULL, 0) == NULL &&
+              wk_gguf_kv_type(NULL, 0) == WK_GGUF_TYPE_COUNT && wk_gguf_tensor_at(NULL, 0) == NULL &&
+              wk_gguf_find_key(NULL, "k") == -1 && wk_gguf_get_u32(NULL, "k", &(uint32_t){0}) == WK_GGUF_E_ARG,
+          "NULL handle");
     printf("writer argument errors and failed writes: %s\n", g_fail == before ? "ok" : "FAIL");
 }
 
