@@ -1,7 +1,8 @@
 /* copy.c — CPY (convert between f32/f16/bf16 into any layout), CONT, GET_ROWS, SET_ROWS,
  * CONCAT. CPY maps element k of the source (logical row-major order) to element k of the
  * destination, so a copy may also reshape. Row indices out of range cannot be reported
- * from a kernel: GET_ROWS writes zeros for them and SET_ROWS skips them. */
+ * from a kernel: GET_ROWS writes zeros for them and SET_ROWS skips them (a row named
+ * twice in SET_ROWS gets the last source row naming it). */
 #include <string.h>
 
 #include "../cpu_internal.h"
@@ -25,7 +26,25 @@ static void copy_elements(const wk_cpu_params *p, const wk_tensor *a, wk_tensor 
         memcpy((char *)dst->data + lo * es, (const char *)a->data + lo * es, (size_t)(hi - lo) * es);
         return;
     }
-    for (int64_t k = lo; k < hi; k++) {
+    if (wk_tensor_same_shape(a, dst)) { /* the usual case: same shape, other strides/type */
+        const size_t es = wk_type_size(a->type);
+        wk_cpu_range(wk_nrows(dst), p, &lo, &hi);
+        for (int64_t r = lo; r < hi; r++) {
+            int64_t i1 = r % a->ne[1], i2 = (r / a->ne[1]) % a->ne[2], i3 = r / (a->ne[1] * a->ne[2]);
+            const char *x = (const char *)a->data + i1 * a->nb[1] + i2 * a->nb[2] + i3 * a->nb[3];
+            char *y = (char *)dst->data + i1 * dst->nb[1] + i2 * dst->nb[2] + i3 * dst->nb[3];
+            if (a->type == dst->type && a->nb[0] == es && dst->nb[0] == es) {
+                memcpy(y, x, (size_t)a->ne[0] * es);
+            } else if (a->type == dst->type) {
+                for (int64_t i0 = 0; i0 < a->ne[0]; i0++) memcpy(y + i0 * dst->nb[0], x + i0 * a->nb[0], es);
+            } else {
+                for (int64_t i0 = 0; i0 < a->ne[0]; i0++)
+                    wk_cpu_store_f(dst->type, y, i0, dst->nb[0], wk_cpu_load_f(a->type, x, i0, a->nb[0]));
+            }
+        }
+        return;
+    }
+    for (int64_t k = lo; k < hi; k++) { /* a reshaping copy: element k to element k */
         const char *x = elem_at(a, k);
         char *y = (char *)elem_at(dst, k);
         if (a->type == dst->type) memcpy(y, x, wk_type_size(a->type));
@@ -54,15 +73,20 @@ void wk_cpu_GET_ROWS(const wk_cpu_params *p, wk_tensor *dst) {
     }
 }
 
+/* Threads split the destination rows, not the source rows: each scans every index and
+ * writes only the rows it owns, so a row named twice is never written by two threads at
+ * once and the last source row naming it wins, whatever the thread count. */
 void wk_cpu_SET_ROWS(const wk_cpu_params *p, wk_tensor *dst) {
     const wk_tensor *src = dst->src[1], *idx = dst->src[2];
     const int64_t n0 = src->ne[0], n = src->ne[1] * src->ne[2] * src->ne[3];
     int64_t lo, hi;
-    wk_cpu_range(n, p, &lo, &hi);
-    for (int64_t r = lo; r < hi; r++) {
+    wk_cpu_range(wk_nrows(dst), p, &lo, &hi);
+    for (int64_t r = 0; r < n && lo < hi; r++) {
         int64_t i1 = r % src->ne[1], i2 = (r / src->ne[1]) % src->ne[2], i3 = r / (src->ne[1] * src->ne[2]);
         int32_t row = *(const int32_t *)((const char *)idx->data + i1 * idx->nb[0] + i2 * idx->nb[1] + i3 * idx->nb[2]);
         if (row < 0 || row >= dst->ne[1]) continue;
+        int64_t flat = row + dst->ne[1] * (i2 + dst->ne[2] * i3); /* this row among dst's rows */
+        if (flat < lo || flat >= hi) continue;
         const char *x = (const char *)src->data + i1 * src->nb[1] + i2 * src->nb[2] + i3 * src->nb[3];
         char *y = (char *)dst->data + row * dst->nb[1] + i2 * dst->nb[2] + i3 * dst->nb[3];
         for (int64_t i0 = 0; i0 < n0; i0++)

@@ -13,39 +13,45 @@ static inline float gelu_tanh(float x) {
 }
 static inline float silu(float x) { return x / (1.0f + expf(-x)); }
 
-static float apply_unary(wk_op op, float x, const wk_tensor *dst) {
-    switch (op) {
-    case WK_OP_SCALE: return x * wk_param_f32(dst, 0);
-    case WK_OP_SQR: return x * x;
-    case WK_OP_SQRT: return sqrtf(x);
-    case WK_OP_EXP: return expf(x);
-    case WK_OP_LOG: return logf(x);
-    case WK_OP_TANH: return tanhf(x);
-    case WK_OP_SILU: return silu(x);
-    case WK_OP_GELU: return gelu_tanh(x);
-    case WK_OP_GELU_ERF: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
-    case WK_OP_SOFTCAP: {
-        float cap = wk_param_f32(dst, 0);
-        return cap * tanhf(x / cap);
+/* One row of n elements, x read with byte stride nb0, y contiguous. The op is chosen
+ * once per row; a contiguous row gets a plain indexed loop the compiler can vectorize. */
+static void unary_row(const wk_tensor *dst, float *y, const char *x, size_t nb0, int64_t n) {
+    const float s0 = wk_param_f32(dst, 0), s1 = wk_param_f32(dst, 1);
+    const float *xf = (const float *)x;
+    const bool contig = nb0 == sizeof(float);
+#define MAP(expr)                                                                     \
+    if (contig) {                                                                      \
+        for (int64_t i = 0; i < n; i++) { const float v = xf[i]; y[i] = (expr); }      \
+    } else {                                                                           \
+        for (int64_t i = 0; i < n; i++) { const float v = *(const float *)(x + i * nb0); y[i] = (expr); } \
+    }                                                                                  \
+    break
+    switch (dst->op) {
+    case WK_OP_SCALE: MAP(v * s0);
+    case WK_OP_SQR: MAP(v * v);
+    case WK_OP_SQRT: MAP(sqrtf(v));
+    case WK_OP_EXP: MAP(expf(v));
+    case WK_OP_LOG: MAP(logf(v));
+    case WK_OP_TANH: MAP(tanhf(v));
+    case WK_OP_SILU: MAP(silu(v));
+    case WK_OP_GELU: MAP(gelu_tanh(v));
+    case WK_OP_GELU_ERF: MAP(0.5f * v * (1.0f + erff(v * 0.70710678118654752f)));
+    case WK_OP_SOFTCAP: MAP(s0 * tanhf(v / s0));                 /* s0 = cap > 0 (builder) */
+    case WK_OP_CLAMP: MAP(v < s0 ? s0 : (v > s1 ? s1 : v));     /* s0 = min, s1 = max */
+    default: for (int64_t i = 0; i < n; i++) y[i] = NAN; break; /* not a unary op */
     }
-    case WK_OP_CLAMP: {
-        float lo = wk_param_f32(dst, 0), hi = wk_param_f32(dst, 1);
-        return x < lo ? lo : (x > hi ? hi : x);
-    }
-    default: return NAN;
-    }
+#undef MAP
 }
 
 static void unary(const wk_cpu_params *p, wk_tensor *dst) {
     const wk_tensor *a = dst->src[0];
-    const int64_t n0 = a->ne[0];
     int64_t lo, hi;
     wk_cpu_range(wk_nrows(a), p, &lo, &hi);
     for (int64_t r = lo; r < hi; r++) {
         int64_t i1 = r % a->ne[1], i2 = (r / a->ne[1]) % a->ne[2], i3 = r / (a->ne[1] * a->ne[2]);
         const char *x = (const char *)a->data + i1 * a->nb[1] + i2 * a->nb[2] + i3 * a->nb[3];
         float *y = (float *)((char *)dst->data + i1 * dst->nb[1] + i2 * dst->nb[2] + i3 * dst->nb[3]);
-        for (int64_t i0 = 0; i0 < n0; i0++) y[i0] = apply_unary(dst->op, *(const float *)(x + i0 * a->nb[0]), dst);
+        unary_row(dst, y, x, a->nb[0], a->ne[0]);
     }
 }
 
@@ -92,7 +98,9 @@ static void binary(const wk_cpu_params *p, wk_tensor *dst) {
             const float *xf = (const float *)x, *yf = (const float *)yb;
             switch (op) { /* the common contiguous cases as plain loops */
             case WK_OP_ADD: for (int64_t i = 0; i < n0; i++) z[i] = xf[i] + yf[i]; continue;
+            case WK_OP_SUB: for (int64_t i = 0; i < n0; i++) z[i] = xf[i] - yf[i]; continue;
             case WK_OP_MUL: for (int64_t i = 0; i < n0; i++) z[i] = xf[i] * yf[i]; continue;
+            case WK_OP_DIV: for (int64_t i = 0; i < n0; i++) z[i] = xf[i] / yf[i]; continue;
             default: break;
             }
         }
