@@ -50,8 +50,10 @@ void wk_cpu_MUL_MAT(const wk_cpu_params *p, wk_tensor *dst) {
         return;
     }
 
-    /* decode-sized products split M finely so every thread streams its own weights */
-    const int64_t tm = N == 1 ? (M + p->nth * 4 - 1) / (p->nth * 4) : TILE_M;
+    /* decode-sized products split M finely (about 4 chunks per thread, each a multiple of
+     * 12 rows so the 4- and 3-row register tiles have no edges) so every thread streams
+     * its own weights once */
+    const int64_t tm = N == 1 ? ((M + p->nth * 4 - 1) / (p->nth * 4) + 11) / 12 * 12 : TILE_M;
     const int64_t tn = TILE_N;
     const int64_t nm = (M + tm - 1) / tm, nn = (N + tn - 1) / tn;
     const int64_t n_items = nm * nn * B2 * B3;
