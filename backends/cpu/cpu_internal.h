@@ -6,6 +6,7 @@
 
 #include "../../src/core/tensor.h"
 #include "../../src/core/types.h"
+#include "../../src/quant/quant.h"
 #include "isa.h"
 
 typedef struct {
@@ -35,6 +36,12 @@ static inline void wk_cpu_range(int64_t n, const wk_cpu_params *p, int64_t *lo, 
 /* Bytes of shared and per-thread scratch a node needs (work.c). */
 size_t wk_cpu_shared_size(const wk_tensor *node, int nth);
 size_t wk_cpu_scratch_size(const wk_tensor *node, int nth);
+
+/* Bytes of one row of k activations quantized to the type weight type t pairs with. */
+static inline size_t wk_cpu_qrow_size(wk_type t, int64_t k) {
+    wk_type vt = wk_vec_dot_type(t);
+    return (size_t)(k / wk_type_block_size(vt)) * wk_type_size(vt);
+}
 
 /* Read element i0 of a row of an f32/f16/bf16 tensor as f32 (scalar reference helper). */
 static inline float wk_cpu_load_f(wk_type t, const void *row, int64_t i0, size_t nb0) {

@@ -11,7 +11,6 @@ static const wk_isa *g_isa;
 /* avx512bf16.c: the bf16 gemm on VDPBF16PS, swapped into the avx512 set when present */
 void wk_gemm_bf16_avx512bf16(int64_t k, int m, int n, const uint16_t *a, size_t lda, const uint16_t *b, size_t ldb,
                              float *c, size_t ldc);
-static wk_isa g_avx512_bf16;
 #endif
 
 static bool cpu_has(const char *name) {
@@ -30,17 +29,29 @@ static bool cpu_has(const char *name) {
 #endif
 }
 
+/* A copy of set with its missing quantized kernels taken from the scalar reference. */
+static const wk_isa *resolved(const wk_isa *set, wk_isa *out) {
+    if (out->name) return out; /* done once (the first call happens before threads start) */
+    if (out != set) *out = *set;
+    for (int t = 0; t < WK_TYPE_COUNT; t++)
+        if (!out->qgemm[t]) out->qgemm[t] = wk_cpu_qgemm_scalar((wk_type)t);
+    return out;
+}
+
 static const wk_isa *by_name(const char *name) {
-    if (!strcmp(name, "scalar")) return &wk_cpu_isa_scalar;
+    static wk_isa scalar, avx2, avx512;
+    if (!strcmp(name, "scalar")) return resolved(&wk_cpu_isa_scalar, &scalar);
 #if defined(__x86_64__)
-    if (!strcmp(name, "avx2")) return &wk_cpu_isa_avx2;
+    if (!strcmp(name, "avx2")) return resolved(&wk_cpu_isa_avx2, &avx2);
     if (!strcmp(name, "avx512")) {
         __builtin_cpu_init();
-        if (!__builtin_cpu_supports("avx512bf16")) return &wk_cpu_isa_avx512;
-        g_avx512_bf16 = wk_cpu_isa_avx512;
-        g_avx512_bf16.name = "avx512"; /* same set, bf16 dot product in hardware */
-        g_avx512_bf16.gemm_bf16 = wk_gemm_bf16_avx512bf16;
-        return &g_avx512_bf16;
+        if (!__builtin_cpu_supports("avx512bf16")) return resolved(&wk_cpu_isa_avx512, &avx512);
+        if (!avx512.name) { /* same set, bf16 dot product in hardware */
+            wk_isa bf = wk_cpu_isa_avx512;
+            bf.gemm_bf16 = wk_gemm_bf16_avx512bf16;
+            return resolved(&bf, &avx512);
+        }
+        return &avx512;
     }
 #endif
     return NULL;
@@ -56,15 +67,16 @@ bool wk_cpu_isa_force(const char *name) {
 
 const wk_isa *wk_cpu_isa_current(void) {
     if (g_isa) return g_isa;
-    const wk_isa *pick = &wk_cpu_isa_scalar;
+    const wk_isa *pick = by_name("scalar");
     const char *env = getenv("WICK_CPU");
     if (env && *env) {
         if (wk_cpu_isa_supported(env)) pick = by_name(env);
         else fprintf(stderr, "wick: WICK_CPU=%s is not available on this CPU; using the best it has\n", env);
     }
     if (!env || !*env || !wk_cpu_isa_supported(env)) {
-        if (wk_cpu_isa_supported("avx2")) pick = &wk_cpu_isa_avx2;
-        if (wk_cpu_isa_supported("avx512")) pick = &wk_cpu_isa_avx512;
+        pick = by_name("scalar");
+        if (wk_cpu_isa_supported("avx2")) pick = by_name("avx2");
+        if (wk_cpu_isa_supported("avx512")) pick = by_name("avx512");
     }
     g_isa = pick;
     return g_isa;

@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "wick.h"
+
 /* A gemm tile: c[j*ldc + i] = dot(row i of a, row j of b) over k elements, for i < m,
  * j < n. Strides are in elements. Any m, n >= 1 and k >= 1 must work. */
 typedef void (*wk_gemm_f32_fn)(int64_t k, int m, int n, const float *a, size_t lda, const float *b,
@@ -19,6 +21,14 @@ typedef void (*wk_gemm_f16_fn)(int64_t k, int m, int n, const uint16_t *a, size_
 typedef void (*wk_gemm_bf16_fn)(int64_t k, int m, int n, const uint16_t *a, size_t lda, const uint16_t *b,
                                 size_t ldb, float *c, size_t ldc);
 
+/* A quantized gemm tile: c[j*ldc + i] = dot(row i of a, row j of b) over k elements (a
+ * multiple of the type's block size). a holds rows of a weight type t, lda bytes apart; b
+ * rows of wk_vec_dot_type(t) (src/quant/quant.h), ldb bytes apart. Must equal the scalar
+ * reference wk_vec_dot: integer sums inside a block exactly, the float scaling and the
+ * sum over blocks within a stated tolerance (tests/test_quant_simd.c). */
+typedef void (*wk_qgemm_fn)(int64_t k, int m, int n, const void *a, size_t lda, const void *b, size_t ldb,
+                            float *c, size_t ldc);
+
 typedef struct {
     const char *name;
     wk_gemm_f32_fn gemm_f32;
@@ -26,11 +36,18 @@ typedef struct {
     wk_gemm_bf16_fn gemm_bf16;
     /* f32 -> bf16 rounding of n values (round to nearest even, NaN quieted) */
     void (*f32_to_bf16)(int64_t n, const float *x, uint16_t *y);
+    /* by weight type; a NULL entry in a set's definition is filled from the scalar set
+     * when the set is chosen, so every quantized type always has a kernel */
+    wk_qgemm_fn qgemm[WK_TYPE_COUNT];
 } wk_isa;
 
 extern const wk_isa wk_cpu_isa_scalar;
 extern const wk_isa wk_cpu_isa_avx2;
 extern const wk_isa wk_cpu_isa_avx512;
+
+/* The scalar reference tile for weight type t (a loop over wk_vec_dot), NULL when t has
+ * no dot product; what a set without its own kernel for t runs. */
+wk_qgemm_fn wk_cpu_qgemm_scalar(wk_type t);
 
 /* The set in use (chosen once; thread-safe after the first call). */
 const wk_isa *wk_cpu_isa_current(void);

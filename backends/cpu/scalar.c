@@ -1,6 +1,7 @@
 /* scalar.c — the scalar kernel set: the specification every SIMD set is tested against.
  * Plain loops, f32 accumulation in element order. */
 #include "../../src/core/types.h"
+#include "../../src/quant/quant.h"
 #include "isa.h"
 
 static void gemm_f32(int64_t k, int m, int n, const float *a, size_t lda, const float *b, size_t ldb,
@@ -41,4 +42,53 @@ static void f32_to_bf16(int64_t n, const float *x, uint16_t *y) {
     for (int64_t i = 0; i < n; i++) y[i] = wk_fp32_to_bf16(x[i]);
 }
 
-const wk_isa wk_cpu_isa_scalar = {"scalar", gemm_f32, gemm_f16, gemm_bf16, f32_to_bf16};
+const wk_isa wk_cpu_isa_scalar = {
+    .name = "scalar",
+    .gemm_f32 = gemm_f32,
+    .gemm_f16 = gemm_f16,
+    .gemm_bf16 = gemm_bf16,
+    .f32_to_bf16 = f32_to_bf16,
+};
+
+/* ---- quantized tiles: the reference row dot product per (i, j) ---- */
+
+#define QGEMM_REF(T)                                                                                  \
+    static void qgemm_##T(int64_t k, int m, int n, const void *a, size_t lda, const void *b, size_t ldb, \
+                          float *c, size_t ldc) {                                                     \
+        for (int j = 0; j < n; j++)                                                                   \
+            for (int i = 0; i < m; i++)                                                               \
+                wk_vec_dot(WK_TYPE_##T, k, &c[(size_t)j * ldc + i], (const char *)a + (size_t)i * lda, \
+                           (const char *)b + (size_t)j * ldb);                                        \
+    }
+QGEMM_REF(Q4_0)
+QGEMM_REF(Q4_1)
+QGEMM_REF(Q5_0)
+QGEMM_REF(Q5_1)
+QGEMM_REF(Q8_0)
+QGEMM_REF(Q8_1)
+QGEMM_REF(Q2_K)
+QGEMM_REF(Q3_K)
+QGEMM_REF(Q4_K)
+QGEMM_REF(Q5_K)
+QGEMM_REF(Q6_K)
+QGEMM_REF(IQ4_NL)
+QGEMM_REF(IQ4_XS)
+
+wk_qgemm_fn wk_cpu_qgemm_scalar(wk_type t) {
+    switch (t) {
+    case WK_TYPE_Q4_0: return qgemm_Q4_0;
+    case WK_TYPE_Q4_1: return qgemm_Q4_1;
+    case WK_TYPE_Q5_0: return qgemm_Q5_0;
+    case WK_TYPE_Q5_1: return qgemm_Q5_1;
+    case WK_TYPE_Q8_0: return qgemm_Q8_0;
+    case WK_TYPE_Q8_1: return qgemm_Q8_1;
+    case WK_TYPE_Q2_K: return qgemm_Q2_K;
+    case WK_TYPE_Q3_K: return qgemm_Q3_K;
+    case WK_TYPE_Q4_K: return qgemm_Q4_K;
+    case WK_TYPE_Q5_K: return qgemm_Q5_K;
+    case WK_TYPE_Q6_K: return qgemm_Q6_K;
+    case WK_TYPE_IQ4_NL: return qgemm_IQ4_NL;
+    case WK_TYPE_IQ4_XS: return qgemm_IQ4_XS;
+    default: return NULL;
+    }
+}

@@ -6,6 +6,8 @@ size_t wk_cpu_shared_size(const wk_tensor *node, int nth) {
     case WK_OP_MUL_MAT:
         /* bf16 weights pair with activations rounded to bf16 once per matmul */
         if (node->src[0]->type == WK_TYPE_BF16) return (size_t)wk_tensor_nelements(node->src[1]) * 2;
+        if (wk_type_block_size(node->src[0]->type) > 1) /* activations quantized to the paired type once */
+            return wk_cpu_qrow_size(node->src[0]->type, node->src[1]->ne[0]) * (size_t)wk_nrows(node->src[1]);
         return 0;
     case WK_OP_SUM: return (size_t)nth * 64; /* one partial per thread, a cache line each */
     case WK_OP_CROSS_ENTROPY: return (size_t)nth * 64; /* one partial (sum, count) per thread, a cache line each */

@@ -3,6 +3,7 @@
  * from model files, so they are never asserted). */
 #include <string.h>
 
+#include "../quant/quant.h"
 #include "tensor.h"
 #include "types.h"
 
@@ -45,6 +46,12 @@ static void make_view(wk_tensor *t, wk_tensor *a, size_t offs) {
     t->view_src = root;
     t->view_offs = base + offs;
     if (root->data) t->data = (char *)root->data + t->view_offs;
+}
+
+/* A weight type mul_mat and get_rows can read: a quantized type with a dot product. */
+static bool is_quant_weight(wk_type t) {
+    return t != WK_TYPE_F32 && t != WK_TYPE_F16 && t != WK_TYPE_BF16 && wk_quant_supported(t) &&
+           wk_vec_dot_type(t) != WK_TYPE_COUNT;
 }
 
 static bool is_float_type(wk_type t) {
@@ -258,7 +265,7 @@ wk_tensor *wk_transpose(wk_ctx *ctx, wk_tensor *a) {
 
 wk_tensor *wk_get_rows(wk_ctx *ctx, wk_tensor *a, wk_tensor *idx) {
     CHECK_ARG(ctx && a && idx, "GET_ROWS");
-    if (!is_float_type(a->type))
+    if (!is_float_type(a->type) && !is_quant_weight(a->type))
         return wk_err_null(WK_ERR_UNSUPPORTED, "GET_ROWS: rows of type %s not supported", wk_type_name(a->type));
     if (idx->type != WK_TYPE_I32) return wk_err_null(WK_ERR_INVALID_ARG, "GET_ROWS: indices must be i32");
     if (idx->ne[1] != a->ne[2] || idx->ne[2] != a->ne[3] || idx->ne[3] != 1)
@@ -309,7 +316,7 @@ wk_tensor *wk_concat(wk_ctx *ctx, wk_tensor *a, wk_tensor *b, int dim) {
 
 wk_tensor *wk_mul_mat(wk_ctx *ctx, wk_tensor *a, wk_tensor *b) {
     CHECK_ARG(ctx && a && b, "MUL_MAT");
-    if (!is_float_type(a->type))
+    if (!is_float_type(a->type) && !is_quant_weight(a->type))
         return wk_err_null(WK_ERR_UNSUPPORTED, "MUL_MAT: weights of type %s not supported yet",
                            wk_type_name(a->type));
     if (!need_f32(b, "MUL_MAT")) return NULL;

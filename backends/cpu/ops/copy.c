@@ -69,7 +69,9 @@ void wk_cpu_GET_ROWS(const wk_cpu_params *p, wk_tensor *dst) {
             continue;
         }
         const char *x = (const char *)a->data + row * a->nb[1] + i2 * a->nb[2] + i3 * a->nb[3];
-        for (int64_t i0 = 0; i0 < n0; i0++) y[i0] = wk_cpu_load_f(a->type, x, i0, a->nb[0]);
+        if (wk_type_block_size(a->type) > 1) wk_dequantize_row(a->type, x, y, n0); /* quantized rows are contiguous blocks */
+        else
+            for (int64_t i0 = 0; i0 < n0; i0++) y[i0] = wk_cpu_load_f(a->type, x, i0, a->nb[0]);
     }
 }
 

@@ -12,6 +12,47 @@
 #define TILE_M 60
 #define TILE_N 48
 
+/* Quantized weights: b's rows are quantized once to the paired activation type into
+ * shared memory (contiguous [N, B2, B3] rows of qrow bytes), then tiles of dst go to the
+ * ISA's qgemm. Decode (N == 1) splits M into about four chunks per thread, each streaming
+ * its weights once; prompts use TILE_M x TILE_N tiles, with the activation tile (48 rows,
+ * ~27 KiB of q8 at K=512) staying in cache while weight tiles stream past. */
+static void mul_mat_quant(const wk_cpu_params *p, wk_tensor *dst) {
+    const wk_tensor *a = dst->src[0], *b = dst->src[1];
+    const int64_t K = a->ne[0], M = a->ne[1], N = b->ne[1];
+    const int64_t B2 = b->ne[2], B3 = b->ne[3];
+    const int64_t r2 = B2 / a->ne[2], r3 = B3 / a->ne[3];
+    const wk_type vt = wk_vec_dot_type(a->type);
+    const size_t qrow = wk_cpu_qrow_size(a->type, K);
+    char *q = p->shared;
+    {
+        int64_t rows = N * B2 * B3, lo, hi;
+        wk_cpu_range(rows, p, &lo, &hi);
+        for (int64_t r = lo; r < hi; r++) {
+            int64_t i1 = r % N, i2 = (r / N) % B2, i3 = r / (N * B2);
+            const float *src = (const float *)((const char *)b->data + i1 * b->nb[1] + i2 * b->nb[2] + i3 * b->nb[3]);
+            wk_quantize_row(vt, src, q + (size_t)r * qrow, K);
+        }
+        wk_cpu_barrier(p);
+    }
+    const wk_qgemm_fn gemm = p->isa->qgemm[a->type];
+    const int64_t tm = N == 1 ? ((M + p->nth * 4 - 1) / (p->nth * 4) + 3) / 4 * 4 : TILE_M;
+    const int64_t tn = TILE_N;
+    const int64_t nm = (M + tm - 1) / tm, nn = (N + tn - 1) / tn;
+    int64_t lo, hi;
+    wk_cpu_range(nm * nn * B2 * B3, p, &lo, &hi);
+    const size_t ldc = dst->nb[1] / sizeof(float);
+    for (int64_t it = lo; it < hi; it++) {
+        int64_t im = it % nm, in = (it / nm) % nn, i2 = (it / (nm * nn)) % B2, i3 = it / (nm * nn * B2);
+        int64_t m0 = im * tm, n0 = in * tn;
+        int m = (int)(M - m0 < tm ? M - m0 : tm), n = (int)(N - n0 < tn ? N - n0 : tn);
+        const char *arow = (const char *)a->data + (i2 / r2) * a->nb[2] + (i3 / r3) * a->nb[3] + m0 * a->nb[1];
+        const char *brow = q + (size_t)((i3 * B2 + i2) * N + n0) * qrow;
+        float *c = (float *)((char *)dst->data + i2 * dst->nb[2] + i3 * dst->nb[3] + n0 * dst->nb[1]) + m0;
+        gemm(K, m, n, arow, a->nb[1], brow, qrow, c, ldc);
+    }
+}
+
 void wk_cpu_MUL_MAT(const wk_cpu_params *p, wk_tensor *dst) {
     const wk_tensor *a = dst->src[0], *b = dst->src[1];
     const int64_t K = a->ne[0], M = a->ne[1], N = b->ne[1];
@@ -32,6 +73,11 @@ void wk_cpu_MUL_MAT(const wk_cpu_params *p, wk_tensor *dst) {
         }
         wk_cpu_barrier(p);
         b16 = w;
+    }
+
+    if (wk_type_block_size(a->type) > 1) {
+        mul_mat_quant(p, dst);
+        return;
     }
 
     /* large f32 products: each thread runs a single-threaded sgemm on its slice of b's

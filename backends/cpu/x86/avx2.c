@@ -56,4 +56,10 @@ static void f32_to_bf16(int64_t n, const float *x, uint16_t *y) {
     for (; i < n; i++) y[i] = wk_fp32_to_bf16(x[i]);
 }
 
-const wk_isa wk_cpu_isa_avx2 = {"avx2", gemm_f32, gemm_f16, gemm_bf16, f32_to_bf16};
+const wk_isa wk_cpu_isa_avx2 = {
+    .name = "avx2",
+    .gemm_f32 = gemm_f32,
+    .gemm_f16 = gemm_f16,
+    .gemm_bf16 = gemm_bf16,
+    .f32_to_bf16 = f32_to_bf16,
+};

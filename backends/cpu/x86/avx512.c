@@ -63,4 +63,10 @@ static void f32_to_bf16(int64_t n, const float *x, uint16_t *y) {
     for (; i < n; i++) y[i] = wk_fp32_to_bf16(x[i]);
 }
 
-const wk_isa wk_cpu_isa_avx512 = {"avx512", gemm_f32, gemm_f16, gemm_bf16, f32_to_bf16};
+const wk_isa wk_cpu_isa_avx512 = {
+    .name = "avx512",
+    .gemm_f32 = gemm_f32,
+    .gemm_f16 = gemm_f16,
+    .gemm_bf16 = gemm_bf16,
+    .f32_to_bf16 = f32_to_bf16,
+};
