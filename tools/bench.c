@@ -5,11 +5,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "backends/cpu/blas.h"
 #include "backends/cpu/isa.h"
 #include "commands.h"
+#include "src/quant/quant.h"
 #include "wick.h"
 
 typedef struct {
@@ -33,7 +35,9 @@ static int cmp_double(const void *a, const void *b) {
 
 static void usage(FILE *f) {
     fprintf(f, "usage: wick bench matmul [options]\n"
-               "  --type f32|f16|bf16   weight type (default f32; activations are f32)\n"
+               "  --type TYPE           weight type: f32 f16 bf16 q4_0 q4_1 q5_0 q5_1 q8_0 q8_1 q2_K\n"
+               "                        q3_K q4_K q5_K q6_K iq4_nl iq4_xs (default f32; activations f32,\n"
+               "                        quantized once per matmul for quantized weights)\n"
                "  -M N, -N N, -K N      dst is M x N, inner dim K (default 2048 2048 512)\n"
                "  -r N                  timed repetitions after one warm-up (default 5)\n"
                "  -t N                  threads (default 2)\n"
@@ -74,12 +78,19 @@ static bool run_one(const mm_opts *o, const char *path, bool *first_json) {
     wk_tensor *a = wk_new_tensor_2d(ctx, o->type, o->K, o->M), *b = wk_new_tensor_2d(ctx, WK_TYPE_F32, o->K, o->N);
     if (!a || !b) goto out;
     uint64_t s = 88172645463325252ull;
+    const bool quant = wk_type_block_size(o->type) > 1;
+    float *row = quant ? malloc(sizeof(float) * (size_t)o->K) : NULL;
+    if (quant && !row) goto out;
     for (int64_t i = 0; i < o->K * o->M; i++) {
         s ^= s << 13; s ^= s >> 7; s ^= s << 17;
         float v = (float)((s >> 40) * 0x1p-24 - 0.5);
-        if (o->type == WK_TYPE_F32) ((float *)wk_tensor_data(a))[i] = v;
+        if (quant) {
+            row[i % o->K] = v;
+            if (i % o->K == o->K - 1) wk_quantize_row(o->type, row, (char *)wk_tensor_data(a) + (i / o->K) * wk_tensor_nb(a, 1), o->K);
+        } else if (o->type == WK_TYPE_F32) ((float *)wk_tensor_data(a))[i] = v;
         else ((uint16_t *)wk_tensor_data(a))[i] = o->type == WK_TYPE_F16 ? wk_fp32_to_fp16(v) : wk_fp32_to_bf16(v);
     }
+    free(row);
     for (int64_t i = 0; i < o->K * o->N; i++) ((float *)wk_tensor_data(b))[i] = (float)((i % 13) - 6) * 0.01f;
     wk_tensor *c = wk_mul_mat(ctx, a, b);
     wk_graph *g = wk_graph_new(ctx);
@@ -95,7 +106,8 @@ static bool run_one(const mm_opts *o, const char *path, bool *first_json) {
     qsort(t, (size_t)o->reps, sizeof *t, cmp_double);
     double med = o->reps % 2 ? t[o->reps / 2] : 0.5 * (t[o->reps / 2 - 1] + t[o->reps / 2]);
     double flop = 2.0 * o->M * o->N * o->K;
-    double wbytes = (double)o->M * o->K * wk_type_size(o->type);
+    double wbytes = (double)o->M * (double)wk_tensor_nb(a, 1);
+    const char *unit = quant ? "GOP/s  " : "GFLOP/s";
     if (o->json) {
         printf("%s{\"path\":\"%s\",\"type\":\"%s\",\"M\":%lld,\"N\":%lld,\"K\":%lld,\"threads\":%d,\"reps\":%d,"
                "\"median_s\":%.6g,\"gflops\":%.4g,\"gflops_min\":%.4g,\"gflops_max\":%.4g,\"weight_gbps\":%.4g}",
@@ -104,8 +116,8 @@ static bool run_one(const mm_opts *o, const char *path, bool *first_json) {
                flop / t[0] * 1e-9, wbytes / med * 1e-9);
         *first_json = false;
     } else {
-        printf("%-7s %-5s M=%lld N=%lld K=%lld t=%d: %9.2f GFLOP/s median (%.2f..%.2f)", path, wk_type_name(o->type),
-               (long long)o->M, (long long)o->N, (long long)o->K, o->threads, flop / med * 1e-9,
+        printf("%-7s %-6s M=%lld N=%lld K=%lld t=%d: %9.2f %s median (%.2f..%.2f)", path, wk_type_name(o->type),
+               (long long)o->M, (long long)o->N, (long long)o->K, o->threads, flop / med * 1e-9, unit,
                flop / t[o->reps - 1] * 1e-9, flop / t[0] * 1e-9);
         if (o->N == 1) printf("  %7.2f GB/s weights", wbytes / med * 1e-9);
         printf("\n");
@@ -129,10 +141,15 @@ static int bench_matmul(int argc, char **argv) {
         if (!v) { fprintf(stderr, "wick bench: %s needs a value\n", f); return 2; }
         i++;
         if (!strcmp(f, "--type")) {
-            if (!strcmp(v, "f32")) o.type = WK_TYPE_F32;
-            else if (!strcmp(v, "f16")) o.type = WK_TYPE_F16;
-            else if (!strcmp(v, "bf16")) o.type = WK_TYPE_BF16;
-            else { fprintf(stderr, "wick bench: --type %s: expected f32, f16 or bf16\n", v); return 2; }
+            int t;
+            for (t = 0; t < WK_TYPE_COUNT; t++) {
+                const char *nm = wk_type_name((wk_type)t);
+                bool weight = t == WK_TYPE_F32 || t == WK_TYPE_F16 || t == WK_TYPE_BF16 ||
+                              (wk_quant_supported((wk_type)t) && wk_vec_dot_type((wk_type)t) != WK_TYPE_COUNT);
+                if (nm && weight && !strcasecmp(nm, v)) break;
+            }
+            if (t == WK_TYPE_COUNT) { fprintf(stderr, "wick bench: --type %s: not a weight type; see --help\n", v); return 2; }
+            o.type = (wk_type)t;
         } else if (!strcmp(f, "-M") || !strcmp(f, "-N") || !strcmp(f, "-K")) {
             if (!parse_i64(v, 1, 1 << 20, &x)) { fprintf(stderr, "wick bench: %s %s: expected 1..1048576\n", f, v); return 2; }
             *(f[1] == 'M' ? &o.M : f[1] == 'N' ? &o.N : &o.K) = x;
@@ -157,6 +174,11 @@ static int bench_matmul(int argc, char **argv) {
         }
     }
     /* the matrices must fit comfortably: refuse more than 8 GiB of operands */
+    if (o.K % wk_type_block_size(o.type)) {
+        fprintf(stderr, "wick bench: -K %lld is not a multiple of %s's block of %lld\n", (long long)o.K,
+                wk_type_name(o.type), (long long)wk_type_block_size(o.type));
+        return 2;
+    }
     double bytes = ((double)o.M * o.K + (double)o.N * o.K + (double)o.M * o.N) * 4;
     if (bytes > 8.0 * (1ull << 30)) { fprintf(stderr, "wick bench: %.1f GiB of operands is too large\n", bytes / (1ull << 30)); return 2; }
     const char *paths[] = {"scalar", "avx2", "avx512", "blas"};
