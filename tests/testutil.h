@@ -113,8 +113,8 @@ static inline int tu_check(const char *what, const wk_tensor *got, const double 
 }
 
 /* ISA paths this CPU can run; tests loop over them. */
-static const char *const tu_isas[] __attribute__((unused)) = {"scalar", "avx2", "avx512"};
-#define TU_N_ISAS 3
+static const char *const tu_isas[] __attribute__((unused)) = {"scalar", "avx2", "avx512", "neon"};
+#define TU_N_ISAS 4
 static inline bool tu_use_isa(const char *name) { return wk_cpu_isa_force(name); }
 
 #endif

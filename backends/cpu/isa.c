@@ -11,6 +11,11 @@ static const wk_isa *g_isa;
 /* avx512bf16.c: the bf16 gemm on VDPBF16PS, swapped into the avx512 set when present */
 void wk_gemm_bf16_avx512bf16(int64_t k, int m, int n, const uint16_t *a, size_t lda, const uint16_t *b, size_t ldb,
                              float *c, size_t ldc);
+/* avx512vnni_quant.c: quantized tiles on VPDPBUSD / VPDPWSSD, swapped in when present */
+extern const wk_qgemm_fn wk_qgemm_avx512vnni[WK_TYPE_COUNT];
+#endif
+#if defined(__aarch64__)
+#include "arm/neon.h"
 #endif
 
 static bool cpu_has(const char *name) {
@@ -24,6 +29,8 @@ static bool cpu_has(const char *name) {
                __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq") &&
                __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
     return false;
+#elif defined(__aarch64__)
+    return !strcmp(name, "scalar") || !strcmp(name, "neon"); /* Advanced SIMD is mandatory in AArch64 */
 #else
     return !strcmp(name, "scalar");
 #endif
@@ -39,19 +46,34 @@ static const wk_isa *resolved(const wk_isa *set, wk_isa *out) {
 }
 
 static const wk_isa *by_name(const char *name) {
-    static wk_isa scalar, avx2, avx512;
+    static wk_isa scalar;
     if (!strcmp(name, "scalar")) return resolved(&wk_cpu_isa_scalar, &scalar);
 #if defined(__x86_64__)
+    static wk_isa avx2, avx512;
     if (!strcmp(name, "avx2")) return resolved(&wk_cpu_isa_avx2, &avx2);
     if (!strcmp(name, "avx512")) {
+        if (avx512.name) return &avx512;
+        /* same set, with the bf16 and integer dot products in hardware where present */
         __builtin_cpu_init();
-        if (!__builtin_cpu_supports("avx512bf16")) return resolved(&wk_cpu_isa_avx512, &avx512);
-        if (!avx512.name) { /* same set, bf16 dot product in hardware */
-            wk_isa bf = wk_cpu_isa_avx512;
-            bf.gemm_bf16 = wk_gemm_bf16_avx512bf16;
-            return resolved(&bf, &avx512);
+        wk_isa set = wk_cpu_isa_avx512;
+        if (__builtin_cpu_supports("avx512bf16")) set.gemm_bf16 = wk_gemm_bf16_avx512bf16;
+        if (__builtin_cpu_supports("avx512vnni"))
+            for (int t = 0; t < WK_TYPE_COUNT; t++)
+                if (wk_qgemm_avx512vnni[t]) set.qgemm[t] = wk_qgemm_avx512vnni[t];
+        return resolved(&set, &avx512);
+    }
+#endif
+#if defined(__aarch64__)
+    if (!strcmp(name, "neon")) {
+        static wk_isa neon;
+        if (!neon.name) { /* the SDOT tiles where the CPU has the int8 dot product */
+            wk_isa set = wk_cpu_isa_neon;
+            if (wk_neon_has_dotprod())
+                for (int t = 0; t < WK_TYPE_COUNT; t++)
+                    if (wk_neon_qgemm_dotprod[t]) set.qgemm[t] = wk_neon_qgemm_dotprod[t];
+            return resolved(&set, &neon);
         }
-        return &avx512;
+        return &neon;
     }
 #endif
     return NULL;
@@ -77,6 +99,7 @@ const wk_isa *wk_cpu_isa_current(void) {
         pick = by_name("scalar");
         if (wk_cpu_isa_supported("avx2")) pick = by_name("avx2");
         if (wk_cpu_isa_supported("avx512")) pick = by_name("avx512");
+        if (wk_cpu_isa_supported("neon")) pick = by_name("neon");
     }
     g_isa = pick;
     return g_isa;
@@ -87,8 +110,8 @@ const char *wk_cpu_isa(void) { return wk_cpu_isa_current()->name; }
 const char *wk_cpu_isas_available(void) {
     static char buf[64];
     buf[0] = 0;
-    const char *names[] = {"scalar", "avx2", "avx512"};
-    for (int i = 0; i < 3; i++) {
+    const char *names[] = {"scalar", "avx2", "avx512", "neon"};
+    for (int i = 0; i < 4; i++) {
         if (!wk_cpu_isa_supported(names[i])) continue;
         if (buf[0]) strcat(buf, ",");
         strcat(buf, names[i]);

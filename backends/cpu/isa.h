@@ -1,6 +1,6 @@
-/* isa.h — the per-ISA kernel set. One struct per instruction set (scalar, avx2, avx512),
+/* isa.h — the per-ISA kernel set. One struct per instruction set (scalar, avx2, avx512, neon),
  * each in its own file compiled with its own flags; one is chosen at start from cpuid,
- * or forced with WICK_CPU=scalar|avx2|avx512. The scalar set is the specification. */
+ * or forced with WICK_CPU=scalar|avx2|avx512|neon. The scalar set is the specification. */
 #ifndef WK_CPU_ISA_H
 #define WK_CPU_ISA_H
 
@@ -44,6 +44,7 @@ typedef struct {
 extern const wk_isa wk_cpu_isa_scalar;
 extern const wk_isa wk_cpu_isa_avx2;
 extern const wk_isa wk_cpu_isa_avx512;
+extern const wk_isa wk_cpu_isa_neon; /* aarch64 builds only */
 
 /* The scalar reference tile for weight type t (a loop over wk_vec_dot), NULL when t has
  * no dot product; what a set without its own kernel for t runs. */
@@ -51,7 +52,7 @@ wk_qgemm_fn wk_cpu_qgemm_scalar(wk_type t);
 
 /* The set in use (chosen once; thread-safe after the first call). */
 const wk_isa *wk_cpu_isa_current(void);
-/* Force a set by name ("scalar", "avx2", "avx512") for tests and benchmarks; false if
+/* Force a set by name ("scalar", "avx2", "avx512", "neon") for tests and benchmarks; false if
  * this CPU cannot run it or the name is unknown. */
 bool wk_cpu_isa_force(const char *name);
 /* Whether this CPU can run the named set. */

@@ -56,10 +56,23 @@ static void f32_to_bf16(int64_t n, const float *x, uint16_t *y) {
     for (; i < n; i++) y[i] = wk_fp32_to_bf16(x[i]);
 }
 
+/* avx2_quant.c: the quantized tiles, one per weight type */
+#define QGEMM(T) void wk_qgemm_##T##_avx2(int64_t, int, int, const void *, size_t, const void *, size_t, float *, size_t);
+QGEMM(q4_0) QGEMM(q4_1) QGEMM(q5_0) QGEMM(q5_1) QGEMM(q8_0) QGEMM(q8_1) QGEMM(iq4_nl)
+QGEMM(q2_K) QGEMM(q3_K) QGEMM(q4_K) QGEMM(q5_K) QGEMM(q6_K) QGEMM(iq4_xs)
+#undef QGEMM
+
 const wk_isa wk_cpu_isa_avx2 = {
     .name = "avx2",
     .gemm_f32 = gemm_f32,
     .gemm_f16 = gemm_f16,
     .gemm_bf16 = gemm_bf16,
     .f32_to_bf16 = f32_to_bf16,
+    .qgemm = {[WK_TYPE_Q4_0] = wk_qgemm_q4_0_avx2, [WK_TYPE_Q4_1] = wk_qgemm_q4_1_avx2,
+              [WK_TYPE_Q5_0] = wk_qgemm_q5_0_avx2, [WK_TYPE_Q5_1] = wk_qgemm_q5_1_avx2,
+              [WK_TYPE_Q8_0] = wk_qgemm_q8_0_avx2, [WK_TYPE_Q8_1] = wk_qgemm_q8_1_avx2,
+              [WK_TYPE_IQ4_NL] = wk_qgemm_iq4_nl_avx2, [WK_TYPE_Q2_K] = wk_qgemm_q2_K_avx2,
+              [WK_TYPE_Q3_K] = wk_qgemm_q3_K_avx2, [WK_TYPE_Q4_K] = wk_qgemm_q4_K_avx2,
+              [WK_TYPE_Q5_K] = wk_qgemm_q5_K_avx2, [WK_TYPE_Q6_K] = wk_qgemm_q6_K_avx2,
+              [WK_TYPE_IQ4_XS] = wk_qgemm_iq4_xs_avx2},
 };

@@ -63,10 +63,27 @@ static void f32_to_bf16(int64_t n, const float *x, uint16_t *y) {
     for (; i < n; i++) y[i] = wk_fp32_to_bf16(x[i]);
 }
 
+/* avx512_quant.c: the quantized tiles (isa.c swaps in avx512vnni_quant.c's on VNNI CPUs) */
+#define QGEMM_DECL(t) void wk_qgemm_##t##_avx512(int64_t k, int m, int n, const void *a, size_t lda, const void *b, \
+                                                 size_t ldb, float *c, size_t ldc);
+QGEMM_DECL(q4_0) QGEMM_DECL(q4_1) QGEMM_DECL(q5_0) QGEMM_DECL(q5_1) QGEMM_DECL(q8_0) QGEMM_DECL(q8_1)
+QGEMM_DECL(iq4_nl) QGEMM_DECL(q2_K) QGEMM_DECL(q3_K) QGEMM_DECL(q4_K) QGEMM_DECL(q5_K) QGEMM_DECL(q6_K)
+QGEMM_DECL(iq4_xs)
+#undef QGEMM_DECL
+
 const wk_isa wk_cpu_isa_avx512 = {
     .name = "avx512",
     .gemm_f32 = gemm_f32,
     .gemm_f16 = gemm_f16,
     .gemm_bf16 = gemm_bf16,
     .f32_to_bf16 = f32_to_bf16,
+    .qgemm = {
+        [WK_TYPE_Q4_0] = wk_qgemm_q4_0_avx512, [WK_TYPE_Q4_1] = wk_qgemm_q4_1_avx512,
+        [WK_TYPE_Q5_0] = wk_qgemm_q5_0_avx512, [WK_TYPE_Q5_1] = wk_qgemm_q5_1_avx512,
+        [WK_TYPE_Q8_0] = wk_qgemm_q8_0_avx512, [WK_TYPE_Q8_1] = wk_qgemm_q8_1_avx512,
+        [WK_TYPE_IQ4_NL] = wk_qgemm_iq4_nl_avx512, [WK_TYPE_Q2_K] = wk_qgemm_q2_K_avx512,
+        [WK_TYPE_Q3_K] = wk_qgemm_q3_K_avx512, [WK_TYPE_Q4_K] = wk_qgemm_q4_K_avx512,
+        [WK_TYPE_Q5_K] = wk_qgemm_q5_K_avx512, [WK_TYPE_Q6_K] = wk_qgemm_q6_K_avx512,
+        [WK_TYPE_IQ4_XS] = wk_qgemm_iq4_xs_avx512,
+    },
 };
