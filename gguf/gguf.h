@@ -176,6 +176,17 @@ wk_gguf_status wk_gguf_writer_add_tensor_ndims(wk_gguf_writer *w, const char *na
                                                uint32_t ggml_type, uint32_t n_dims,
                                                const int64_t *ne, const void *data);
 
+/* Streaming tensor: no data now; when the file is written, fill(user, dst, nbytes) is called
+ * once per write call, in tensor order, and must write all nbytes (what type and shape imply)
+ * to dst, valid only during the call, and return 0. Only one tensor's bytes are held at a
+ * time (write_file reuses one buffer sized for the largest), so outputs larger than RAM can
+ * be produced. A nonzero return aborts the write with WK_GGUF_E_IO (write_file removes its
+ * temp file and leaves path untouched). The n_dims dims are stored exactly as given. */
+typedef int (*wk_gguf_fill_fn)(void *user, void *dst, uint64_t nbytes);
+wk_gguf_status wk_gguf_writer_add_tensor_fill(wk_gguf_writer *w, const char *name, uint32_t ggml_type,
+                                              uint32_t n_dims, const int64_t *ne, wk_gguf_fill_fn fill,
+                                              void *user);
+
 /* Copy key i of a reader (any type, incl. arrays) / all keys, tensors and the version, so that
  * writing back an unchanged file reproduces it byte for byte (tensor data borrowed from g). */
 wk_gguf_status wk_gguf_writer_copy_kv(wk_gguf_writer *w, const wk_gguf *g, uint64_t i);

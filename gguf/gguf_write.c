@@ -2,7 +2,8 @@
  * as keys are added (so insertion order and value encodings are exactly what gets written);
  * tensors are recorded (data borrowed) and laid out back-to-back, each padded to the
  * alignment, when the file is written. Files are written to a temp file in the target's
- * directory, fsync'd and renamed into place. */
+ * directory, fsync'd and renamed into place. Streaming tensors (add_tensor_fill) have no data
+ * until then: a callback fills one reused buffer per tensor, in file order. */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
 #include <fcntl.h>
@@ -22,6 +23,8 @@ typedef struct {
     int64_t ne[WK_GGUF_MAX_DIMS];
     uint64_t nbytes;
     const void *data;
+    wk_gguf_fill_fn fill; /* streaming tensor: data is NULL, fill produces the bytes */
+    void *fill_user;
 } wtensor;
 
 struct wk_gguf_writer {
@@ -235,7 +238,7 @@ wk_gguf_status wk_gguf_writer_add_arr_str(wk_gguf_writer *w, const char *key, co
 /* ---- tensors ----------------------------------------------------------------------- */
 
 static wk_gguf_status add_tensor(wk_gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims, const int64_t *ne,
-                                 const void *data, int keep_n_dims) {
+                                 const void *data, wk_gguf_fill_fn fill, void *fill_user, int keep_n_dims) {
     if (!w || !name || !ne) return gguf_fail(WK_GGUF_E_ARG, "gguf writer: NULL writer, tensor name or shape");
     size_t len = strlen(name);
     if (len >= WK_GGUF_MAX_NAME)
@@ -259,9 +262,12 @@ static wk_gguf_status add_tensor(wk_gguf_writer *w, const char *name, uint32_t t
     for (int d = 1; d < WK_GGUF_MAX_DIMS && ok; d++) ok = u64_mul_ok(nb, (uint64_t)t.ne[d], &nb) && nb <= (uint64_t)INT64_MAX;
     for (int d = 0; d < WK_GGUF_MAX_DIMS && ok; d++) ok = u64_mul_ok(ne_all, (uint64_t)t.ne[d], &ne_all) && ne_all <= (uint64_t)INT64_MAX;
     if (!ok) return gguf_fail(WK_GGUF_E_ARG, "gguf writer: tensor '%s': size overflows", name);
-    if (!data) return gguf_fail(WK_GGUF_E_ARG, "gguf writer: tensor '%s': NULL data", name);
+    if (!data && !fill) return gguf_fail(WK_GGUF_E_ARG, "gguf writer: tensor '%s': NULL data", name);
+    if (fill && nb > SIZE_MAX) return gguf_fail(WK_GGUF_E_ARG, "gguf writer: tensor '%s': too large to buffer", name);
     t.nbytes = nb;
     t.data = data;
+    t.fill = fill;
+    t.fill_user = fill_user;
     t.n_dims = n_dims;
     if (!keep_n_dims)
         while (t.n_dims > 1 && t.ne[t.n_dims - 1] == 1) t.n_dims--;
@@ -284,11 +290,16 @@ static wk_gguf_status add_tensor(wk_gguf_writer *w, const char *name, uint32_t t
 
 wk_gguf_status wk_gguf_writer_add_tensor(wk_gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
                                          const int64_t *ne, const void *data) {
-    return add_tensor(w, name, type, n_dims, ne, data, 0);
+    return add_tensor(w, name, type, n_dims, ne, data, NULL, NULL, 0);
 }
 wk_gguf_status wk_gguf_writer_add_tensor_ndims(wk_gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
                                                const int64_t *ne, const void *data) {
-    return add_tensor(w, name, type, n_dims, ne, data, 1);
+    return add_tensor(w, name, type, n_dims, ne, data, NULL, NULL, 1);
+}
+wk_gguf_status wk_gguf_writer_add_tensor_fill(wk_gguf_writer *w, const char *name, uint32_t type, uint32_t n_dims,
+                                              const int64_t *ne, wk_gguf_fill_fn fill, void *user) {
+    if (!fill) return gguf_fail(WK_GGUF_E_ARG, "gguf writer: tensor '%s': NULL fill callback", name ? name : "?");
+    return add_tensor(w, name, type, n_dims, ne, NULL, fill, user, 1);
 }
 
 /* ---- copying from a reader --------------------------------------------------------- */
@@ -327,7 +338,7 @@ wk_gguf_status wk_gguf_writer_from_reader(const wk_gguf *g, wk_gguf_writer **out
     for (uint64_t i = 0; !st && i < wk_gguf_n_kv(g); i++) st = wk_gguf_writer_copy_kv(w, g, i);
     for (uint64_t i = 0; !st && i < wk_gguf_n_tensors(g); i++) {
         const wk_gguf_tensor *t = wk_gguf_tensor_at(g, i);
-        st = add_tensor(w, t->name, t->type, t->n_dims, t->ne, t->data, 1);
+        st = add_tensor(w, t->name, t->type, t->n_dims, t->ne, t->data, NULL, NULL, 1);
     }
     if (st) {
         wk_gguf_writer_free(w);
@@ -355,11 +366,14 @@ uint64_t wk_gguf_writer_size(const wk_gguf_writer *w) {
     return n;
 }
 
-/* Output target: a FILE or a memory buffer of known size. */
+/* Output target: a FILE or a memory buffer of known size. Streaming tensors are filled in
+ * place in memory, or into `scratch` (sized for the largest) for a FILE. */
 typedef struct {
     FILE *f;
     uint8_t *mem;
     size_t pos;
+    uint8_t *scratch;
+    int64_t fill_failed; /* index of the tensor whose fill callback failed, or -1 */
 } sink;
 
 static int emit(sink *s, const void *p, size_t n) {
@@ -408,9 +422,24 @@ static int emit_all(const wk_gguf_writer *w, sink *s) {
     }
     for (uint64_t i = 0; i < w->n_t; i++) {
         const wtensor *t = &w->t[i];
-        if (emit(s, t->data, (size_t)t->nbytes) || emit_zeros(s, pad_to(t->nbytes, A) - t->nbytes)) return -1;
+        const void *data = t->data;
+        if (t->fill) {
+            uint8_t *dst = s->f ? s->scratch : s->mem + s->pos;
+            if (t->fill(t->fill_user, dst, t->nbytes) != 0) {
+                s->fill_failed = (int64_t)i;
+                return -1;
+            }
+            data = dst;
+        }
+        if (t->fill && !s->f) s->pos += (size_t)t->nbytes; /* filled in place */
+        else if (emit(s, data, (size_t)t->nbytes)) return -1;
+        if (emit_zeros(s, pad_to(t->nbytes, A) - t->nbytes)) return -1;
     }
     return 0;
+}
+
+static wk_gguf_status fill_error(const wk_gguf_writer *w, const sink *s, const char *where) {
+    return gguf_fail(WK_GGUF_E_IO, "%s: tensor '%s': data producer failed", where, w->t[s->fill_failed].name);
 }
 
 /* Offsets and sizes were overflow-checked per tensor; check the totals once. */
@@ -434,9 +463,13 @@ wk_gguf_status wk_gguf_writer_write_memory(const wk_gguf_writer *w, void **buf, 
     uint64_t total;
     wk_gguf_status st = check_total(w, &total);
     if (st) return st;
-    sink s = {NULL, malloc(total ? (size_t)total : 1), 0};
+    sink s = {NULL, malloc(total ? (size_t)total : 1), 0, NULL, -1};
     if (!s.mem) return gguf_fail(WK_GGUF_E_NOMEM, "gguf writer: out of memory for %llu bytes", (ull)total);
-    emit_all(w, &s); /* cannot fail in memory */
+    if (emit_all(w, &s)) { /* in memory only a fill callback can fail */
+        st = fill_error(w, &s, "gguf writer");
+        free(s.mem);
+        return st;
+    }
     *buf = s.mem;
     *size = s.pos;
     return WK_GGUF_OK;
@@ -461,15 +494,25 @@ wk_gguf_status wk_gguf_writer_write_file(const wk_gguf_writer *w, const char *pa
     uint64_t total;
     wk_gguf_status st = check_total(w, &total);
     if (st) return st;
+    uint64_t scratch_size = 0;
+    for (uint64_t i = 0; i < w->n_t; i++)
+        if (w->t[i].fill && w->t[i].nbytes > scratch_size) scratch_size = w->t[i].nbytes;
+    uint8_t *scratch = NULL;
+    if (scratch_size && !(scratch = malloc((size_t)scratch_size)))
+        return gguf_fail(WK_GGUF_E_NOMEM, "gguf writer: out of memory for a %llu-byte tensor buffer", (ull)scratch_size);
     size_t plen = strlen(path);
     char *tmp = malloc(plen + 16);
-    if (!tmp) return gguf_fail(WK_GGUF_E_NOMEM, "gguf writer: out of memory");
+    if (!tmp) {
+        free(scratch);
+        return gguf_fail(WK_GGUF_E_NOMEM, "gguf writer: out of memory");
+    }
     memcpy(tmp, path, plen);
     memcpy(tmp + plen, ".tmp.XXXXXX", 12);
     int fd = mkstemp(tmp);
     if (fd < 0) {
         st = gguf_fail(WK_GGUF_E_IO, "%s: cannot create temp file: %s", path, strerror(errno));
         free(tmp);
+        free(scratch);
         return st;
     }
     FILE *f = fdopen(fd, "wb");
@@ -478,10 +521,11 @@ wk_gguf_status wk_gguf_writer_write_file(const wk_gguf_writer *w, const char *pa
         close(fd);
         unlink(tmp);
         free(tmp);
+        free(scratch);
         return st;
     }
     fchmod(fd, 0644);
-    sink s = {f, NULL, 0};
+    sink s = {f, NULL, 0, scratch, -1};
     int bad = emit_all(w, &s) || fflush(f) != 0 || fsync(fd) != 0;
     int e = errno;
     if (fclose(f) != 0 && !bad) {
@@ -493,11 +537,12 @@ wk_gguf_status wk_gguf_writer_write_file(const wk_gguf_writer *w, const char *pa
         e = errno;
     }
     if (bad) {
-        st = gguf_fail(WK_GGUF_E_IO, "%s: write failed: %s", path, strerror(e));
+        st = s.fill_failed >= 0 ? fill_error(w, &s, path) : gguf_fail(WK_GGUF_E_IO, "%s: write failed: %s", path, strerror(e));
         unlink(tmp);
     } else {
         sync_parent_dir(path);
     }
     free(tmp);
+    free(scratch);
     return st;
 }
