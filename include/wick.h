@@ -212,6 +212,79 @@ const char *wk_cpu_isa(void);
 /* Comma-separated list of the ISA paths this CPU can run, best last. */
 const char *wk_cpu_isas_available(void);
 
+
+/* ==== runtime: models, contexts, decoding ===================================== */
+/* A model is a GGUF file mapped read-only: weights are used in place (no copy). A context
+ * holds the KV cache (F16 or Q8_0) for up to n_seq_max sequences and computes batches.
+ * Tokenizer functions (wk_tokenize, wk_detokenize, ...) are in src/runtime/tokenizer.h. */
+typedef int32_t wk_token;
+typedef struct wk_vocab wk_vocab;
+typedef struct wk_model wk_model;
+typedef struct wk_context wk_context;
+
+typedef struct {
+    bool vocab_only;   /* load metadata and vocabulary, no weights */
+} wk_model_params;
+wk_model_params wk_model_default_params(void);
+
+/* Opens path, reads hyper-parameters, checks every weight's name, type and shape.
+ * Unsupported architectures, missing tensors and wrong shapes are WK_ERR_FORMAT /
+ * WK_ERR_UNSUPPORTED with the tensor named in wk_last_error(). */
+wk_status wk_model_load(const char *path, const wk_model_params *params, wk_model **out);
+void wk_model_free(wk_model *m);  /* accepts NULL */
+
+const char *wk_model_arch(const wk_model *m);       /* general.architecture */
+int32_t wk_model_n_vocab(const wk_model *m);
+int32_t wk_model_n_ctx_train(const wk_model *m);
+int32_t wk_model_n_embd(const wk_model *m);
+int32_t wk_model_n_layer(const wk_model *m);
+const wk_vocab *wk_model_vocab(const wk_model *m);
+const char *wk_model_chat_template(const wk_model *m);  /* NULL when the file has none */
+/* A string metadata value (NUL-terminated copy into buf); WK_ERR_INVALID_ARG when the key
+ * is missing or not a string, or buf is too small (*n_out says the length needed). */
+wk_status wk_model_meta_str(const wk_model *m, const char *key, char *buf, size_t cap, size_t *n_out);
+
+typedef struct {
+    uint32_t n_ctx;       /* KV cache cells (tokens over all sequences); 0 = min(n_ctx_train, 4096) */
+    uint32_t n_batch;     /* most tokens one graph computes; larger batches are split; 0 = 512 */
+    uint32_t n_seq_max;   /* sequence ids 0..n_seq_max-1; 0 = 1 */
+    int n_threads;        /* <= 0: every core */
+    wk_type type_k, type_v; /* KV cache types: WK_TYPE_F16 (default) or WK_TYPE_Q8_0 (head
+                             * dims must be multiples of 32; half the memory, ~0.4% error) */
+} wk_context_params;
+wk_context_params wk_context_default_params(void);
+
+wk_status wk_context_create(wk_model *m, const wk_context_params *p, wk_context **out);
+void wk_context_free(wk_context *c);  /* accepts NULL */
+uint32_t wk_context_n_ctx(const wk_context *c);
+
+/* A batch: n_tokens tokens with their positions, sequence ids and which rows want logits.
+ * pos NULL: each token continues its sequence (last position + 1); seq_id NULL: all 0;
+ * logits NULL: only the last token's. */
+typedef struct {
+    int32_t n_tokens;
+    const wk_token *token;
+    const int32_t *pos;
+    const int32_t *seq_id;
+    const int8_t *logits;
+} wk_batch;
+wk_batch wk_batch_one_seq(const wk_token *tokens, int32_t n_tokens);  /* seq 0, auto positions */
+
+/* Computes the batch and appends its K/V to the cache. A batch that does not fit in the
+ * free cells fails with WK_ERR_INVALID_ARG ("context full ...") and changes nothing: the
+ * caller clears or truncates sequences (wk_kv_seq_rm) and retries; no automatic shift. */
+wk_status wk_decode(wk_context *c, const wk_batch *b);
+/* Logits (n_vocab floats) of batch row i of the last wk_decode; i < 0 counts from the end
+ * of the rows that asked for logits (-1 = last). NULL if row i did not ask for logits. */
+const float *wk_get_logits(wk_context *c, int32_t i);
+
+/* KV cache: drop cells of seq_id (-1 = every sequence) with p0 <= pos < p1 (p1 < 0: to the
+ * end); the largest position held by a sequence (-1 when empty); cells used in total. */
+void wk_kv_clear(wk_context *c);
+wk_status wk_kv_seq_rm(wk_context *c, int32_t seq_id, int32_t p0, int32_t p1);
+int32_t wk_kv_seq_pos_max(const wk_context *c, int32_t seq_id);
+int32_t wk_kv_used(const wk_context *c);
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,6 +8,7 @@
 #include <float.h>
 
 #include "testutil.h"
+#include "src/quant/quant.h"
 
 static int fails;
 
@@ -352,6 +353,51 @@ static void test_set_rows(void) {
     }
 }
 
+/* SET_ROWS into a q8_0 destination (the quantized KV cache): each written row must be
+ * byte-identical to the reference quantizer's output for the source row, other rows
+ * untouched, with 1-3 threads. */
+static void test_set_rows_q8_0(void) {
+    int bad = 0;
+    for (int nth = 1; nth <= 3; nth++) {
+        wk_ctx *ctx = new_ctx();
+        wk_tensor *d = wk_new_tensor_2d(ctx, WK_TYPE_Q8_0, 64, 9);
+        const int64_t s_ne[4] = {64, 4, 1, 1};
+        wk_tensor *src = tu_rand(ctx, WK_TYPE_F32, s_ne, TU_CONTIG, -3, 3);
+        wk_tensor *idx = wk_new_tensor_1d(ctx, WK_TYPE_I32, 4);
+        const int32_t rows[4] = {7, 0, 3, 12}; /* 12 is out of range: skipped */
+        memcpy(idx->data, rows, sizeof rows);
+        memset(d->data, 0x5a, wk_tensor_nbytes(d));
+        wk_tensor *y = wk_set_rows(ctx, d, src, idx);
+        wk_graph *g = y ? plan(ctx, y) : NULL;
+        if (!g || !compute(g, nth)) { bad++; wk_ctx_free(ctx); continue; }
+        const size_t rb = d->nb[1];
+        unsigned char want[2 * 34];
+        for (int r = 0; r < 9; r++) {
+            const unsigned char *got = (const unsigned char *)d->data + r * rb;
+            int k = -1;
+            for (int i = 0; i < 3; i++)
+                if (rows[i] == r) k = i;
+            if (k >= 0) {
+                wk_quantize_row(WK_TYPE_Q8_0, (const float *)src->data + k * 64, want, 64);
+                if (memcmp(got, want, rb)) bad++;
+            } else {
+                for (size_t b = 0; b < rb; b++) bad += got[b] != 0x5a;
+            }
+        }
+        wk_ctx_free(ctx);
+    }
+    /* a non-contiguous source row cannot be quantized in place: refused */
+    wk_ctx *ctx = new_ctx();
+    wk_tensor *d = wk_new_tensor_2d(ctx, WK_TYPE_Q8_0, 32, 4);
+    const int64_t s_ne[4] = {32, 2, 1, 1};
+    wk_tensor *src = tu_rand(ctx, WK_TYPE_F32, s_ne, TU_PERMUTED, -1, 1);
+    wk_tensor *idx = wk_new_tensor_1d(ctx, WK_TYPE_I32, 2);
+    if (src->nb[0] != sizeof(float) && wk_set_rows(ctx, d, src, idx)) bad++;
+    wk_ctx_free(ctx);
+    printf("  set_rows f32 -> q8_0 rows vs the reference quantizer, 1-3 threads: %s\n", bad ? "FAIL" : "exact");
+    fails += bad;
+}
+
 /* ---- CONCAT ---------------------------------------------------------------------------- */
 
 static void test_concat(void) {
@@ -420,6 +466,7 @@ int main(void) {
         test_cast_cont();
         test_get_rows();
         test_set_rows();
+        test_set_rows_q8_0();
         test_concat();
     }
     printf("%s (%d failed checks)\n", fails ? "FAILED" : "all copy checks passed", fails);

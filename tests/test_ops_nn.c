@@ -3,6 +3,7 @@
  * from the inputs as stored (f16 inputs read back as f16). Every case runs with 1, 2 and 3
  * threads, with sources contiguous, padded and permuted, on every ISA path of this CPU. */
 #include "testutil.h"
+#include "src/quant/quant.h"
 
 static int fails;
 
@@ -255,16 +256,18 @@ typedef struct {
     mask_kind mask;
     wk_type mt;
     float softcap;
+    double amp; /* K/V amplitude (0 = 1): tiny values exercise f16 subnormals */
 } fa_case;
 
 static const fa_case k_fa_cases[] = {
-    {"decode gqa f16kv", 64, 64, 1, 129, 8, 2, WK_TYPE_F16, WK_TYPE_F16, MASK_NONE, WK_TYPE_F32, 0},
-    {"prefill causal gqa", 64, 64, 17, 17, 8, 2, WK_TYPE_F32, WK_TYPE_F32, MASK_CAUSAL, WK_TYPE_F32, 0},
-    {"chunk causal f16 all", 64, 64, 3, 20, 8, 2, WK_TYPE_F16, WK_TYPE_F16, MASK_CAUSAL, WK_TYPE_F16, 0},
-    {"random mask softcap Dv<D", 17, 3, 3, 64, 3, 1, WK_TYPE_F32, WK_TYPE_F16, MASK_RANDOM, WK_TYPE_F32, 2.0f},
-    {"f16 mask Dv<D", 129, 64, 5, 33, 2, 2, WK_TYPE_F16, WK_TYPE_F32, MASK_RANDOM, WK_TYPE_F16, 0},
-    {"decode softcap Dv>D", 3, 17, 1, 5, 4, 4, WK_TYPE_F32, WK_TYPE_F32, MASK_RANDOM, WK_TYPE_F32, 30.0f},
-    {"tiny", 1, 1, 1, 1, 1, 1, WK_TYPE_F32, WK_TYPE_F32, MASK_NONE, WK_TYPE_F32, 0},
+    {"decode gqa f16kv", 64, 64, 1, 129, 8, 2, WK_TYPE_F16, WK_TYPE_F16, MASK_NONE, WK_TYPE_F32, 0, 0},
+    {"prefill causal gqa", 64, 64, 17, 17, 8, 2, WK_TYPE_F32, WK_TYPE_F32, MASK_CAUSAL, WK_TYPE_F32, 0, 0},
+    {"chunk causal f16 all", 64, 64, 3, 20, 8, 2, WK_TYPE_F16, WK_TYPE_F16, MASK_CAUSAL, WK_TYPE_F16, 0, 0},
+    {"random mask softcap Dv<D", 17, 3, 3, 64, 3, 1, WK_TYPE_F32, WK_TYPE_F16, MASK_RANDOM, WK_TYPE_F32, 2.0f, 0},
+    {"f16 mask Dv<D", 129, 64, 5, 33, 2, 2, WK_TYPE_F16, WK_TYPE_F32, MASK_RANDOM, WK_TYPE_F16, 0, 0},
+    {"decode softcap Dv>D", 3, 17, 1, 5, 4, 4, WK_TYPE_F32, WK_TYPE_F32, MASK_RANDOM, WK_TYPE_F32, 30.0f, 0},
+    {"tiny", 1, 1, 1, 1, 1, 1, WK_TYPE_F32, WK_TYPE_F32, MASK_NONE, WK_TYPE_F32, 0, 0},
+    {"f16 subnormal kv", 64, 64, 2, 40, 4, 2, WK_TYPE_F16, WK_TYPE_F16, MASK_CAUSAL, WK_TYPE_F32, 0, 4e-5},
 };
 
 /* Tolerance: the kernel keeps scores, weights and the accumulator in double and rounds
@@ -281,8 +284,9 @@ static void test_flash_attn(void) {
             const int64_t vne[4] = {fc->Dv, fc->n_kv, fc->n_head_kv, 1};
             /* q scaled so that scaled scores reach ~+-6 and softcap 2 really caps */
             wk_tensor *q = tu_rand(ctx, WK_TYPE_F32, qne, (tu_layout)L, -1.5, 1.5);
-            wk_tensor *k = tu_rand(ctx, fc->kt, kne, (tu_layout)((L + 1) % 3), -1.5, 1.5);
-            wk_tensor *v = tu_rand(ctx, fc->vt, vne, (tu_layout)((L + 2) % 3), -1, 1);
+            const double amp = fc->amp > 0 ? fc->amp : 1.0;
+            wk_tensor *k = tu_rand(ctx, fc->kt, kne, (tu_layout)((L + 1) % 3), -1.5 * amp, 1.5 * amp);
+            wk_tensor *v = tu_rand(ctx, fc->vt, vne, (tu_layout)((L + 2) % 3), -amp, amp);
             wk_tensor *mask = NULL;
             if (fc->mask != MASK_NONE) {
                 const int64_t mne[4] = {fc->n_kv, fc->n_q + (fc->mask == MASK_RANDOM ? 3 : 0), 1, 1};
@@ -325,11 +329,69 @@ static void test_flash_attn(void) {
                 }
             char what[128];
             snprintf(what, sizeof what, "flash_attn %s %s", fc->name, tu_layout_name[L]);
-            run_check(ctx, out, ref, 1e-6, 1e-6, what);
+            run_check(ctx, out, ref, 1e-6 * amp, 1e-6, what);
             free(s);
             free(ref);
             wk_ctx_free(ctx);
         }
+}
+
+/* FLASH_ATTN over a q8_0 K/V cache: K and V are quantized with the reference quantizer and
+ * the f64 reference reads their dequantized values, so the only difference left is the
+ * kernel's summation order: same 1e-6 tolerance as the f32/f16 cases. GQA, causal mask. */
+static void test_flash_attn_q8_0(void) {
+    const int64_t D = 64, Dv = 32, n_q = 3, n_kv = 21, n_head = 4, n_head_kv = 2;
+    for (int L = 0; L < TU_N_LAYOUTS; L++) {
+        wk_ctx *ctx = new_ctx();
+        const int64_t qne[4] = {D, n_q, n_head, 1};
+        wk_tensor *q = tu_rand(ctx, WK_TYPE_F32, qne, (tu_layout)L, -1.5, 1.5);
+        wk_tensor *k = wk_new_tensor_3d(ctx, WK_TYPE_Q8_0, D, n_kv, n_head_kv);
+        wk_tensor *v = wk_new_tensor_3d(ctx, WK_TYPE_Q8_0, Dv, n_kv, n_head_kv);
+        double *kd = ref_alloc(D * n_kv * n_head_kv), *vd = ref_alloc(Dv * n_kv * n_head_kv);
+        float row[64];
+        for (int t = 0; t < 2; t++) {
+            wk_tensor *x = t ? v : k;
+            double *xd = t ? vd : kd;
+            const int64_t n0 = t ? Dv : D;
+            for (int64_t r = 0; r < n_kv * n_head_kv; r++) {
+                for (int64_t i = 0; i < n0; i++) row[i] = (float)tu_uniform(-1.5, 1.5);
+                void *dst = (char *)x->data + r * x->nb[1];
+                wk_quantize_row(WK_TYPE_Q8_0, row, dst, n0);
+                wk_dequantize_row(WK_TYPE_Q8_0, dst, row, n0);
+                for (int64_t i = 0; i < n0; i++) xd[r * n0 + i] = row[i];
+            }
+        }
+        const int64_t mne[4] = {n_kv, n_q, 1, 1};
+        wk_tensor *mask = tu_rand(ctx, WK_TYPE_F32, mne, TU_CONTIG, 0, 0);
+        for (int64_t i1 = 0; i1 < n_q; i1++)
+            for (int64_t j = 0; j < n_kv; j++) tu_set(mask, j, i1, 0, 0, j <= n_kv - n_q + i1 ? 0 : -INFINITY);
+        const float scale = 0.125f;
+        wk_tensor *out = wk_flash_attn(ctx, q, k, v, mask, scale, 0);
+        double *ref = ref_alloc(Dv * n_head * n_q), *s = ref_alloc(n_kv);
+        for (int64_t iq = 0; iq < n_q; iq++)
+            for (int64_t h = 0; h < n_head; h++) {
+                const int64_t hk = h / (n_head / n_head_kv);
+                double max = -INFINITY, sum = 0;
+                for (int64_t j = 0; j < n_kv; j++) {
+                    double d = 0;
+                    for (int64_t i = 0; i < D; i++) d += tu_get(q, i, iq, h, 0) * kd[(hk * n_kv + j) * D + i];
+                    s[j] = d * scale + tu_get(mask, j, iq, 0, 0);
+                    if (s[j] > max) max = s[j];
+                }
+                double *o = ref + (iq * n_head + h) * Dv;
+                for (int64_t j = 0; j < n_kv; j++) sum += exp(s[j] - max);
+                for (int64_t j = 0; j < n_kv; j++)
+                    for (int64_t i = 0; i < Dv; i++) o[i] += exp(s[j] - max) / sum * vd[(hk * n_kv + j) * Dv + i];
+            }
+        char what[96];
+        snprintf(what, sizeof what, "flash_attn q8_0 kv %s", tu_layout_name[L]);
+        run_check(ctx, out, ref, 1e-6, 1e-6, what);
+        free(kd);
+        free(vd);
+        free(ref);
+        free(s);
+        wk_ctx_free(ctx);
+    }
 }
 
 /* ---- CROSS_ENTROPY ------------------------------------------------------------------- */
@@ -444,6 +506,7 @@ int main(void) {
         test_soft_max();
         test_rope();
         test_flash_attn();
+        test_flash_attn_q8_0();
         test_cross_entropy();
         test_out_prod();
         ran++;

@@ -22,9 +22,13 @@ size_t wk_cpu_scratch_size(const wk_tensor *node, int nth) {
     case WK_OP_SOFT_MAX: return (size_t)a->ne[0] * sizeof(float);
     case WK_OP_ROPE: return (size_t)a->ne[0] * sizeof(float);
     case WK_OP_FLASH_ATTN: {
-        const wk_tensor *q = node->src[0], *v = node->src[2];
-        /* output accumulator (Dv doubles), then the query row (D floats) */
-        return (size_t)v->ne[0] * sizeof(double) + (size_t)q->ne[0] * sizeof(float);
+        const wk_tensor *q = node->src[0], *k = node->src[1], *v = node->src[2];
+        /* per item of up to a GQA group of hs heads (attention.c): hs accumulators (Dv
+         * doubles) and (m, l) pairs, hs query rows (D floats), one widened K and V row;
+         * sized for a whole group since the region may run with fewer threads than asked */
+        const size_t hs = (size_t)(q->ne[2] / k->ne[2]);
+        return hs * ((size_t)v->ne[0] + 2) * sizeof(double) +
+               (hs * (size_t)q->ne[0] + (size_t)q->ne[0] + (size_t)v->ne[0]) * sizeof(float);
     }
     default: return 0;
     }

@@ -276,11 +276,16 @@ wk_tensor *wk_get_rows(wk_ctx *ctx, wk_tensor *a, wk_tensor *idx) {
 
 wk_tensor *wk_set_rows(wk_ctx *ctx, wk_tensor *dst, wk_tensor *src, wk_tensor *idx) {
     CHECK_ARG(ctx && dst && src && idx, "SET_ROWS");
-    if (!is_float_type(dst->type) || !need_f32(src, "SET_ROWS")) {
-        if (!is_float_type(dst->type))
+    /* a Q8_0 destination (quantized KV cache) quantizes each row; its rows must be whole
+     * blocks and the source rows contiguous */
+    const bool q8 = dst->type == WK_TYPE_Q8_0;
+    if ((!is_float_type(dst->type) && !q8) || !need_f32(src, "SET_ROWS")) {
+        if (!is_float_type(dst->type) && !q8)
             wk_err(WK_ERR_UNSUPPORTED, "SET_ROWS: destination type %s not supported", wk_type_name(dst->type));
         return NULL;
     }
+    if (q8 && (dst->nb[0] != wk_type_size(dst->type) || src->nb[0] != sizeof(float)))
+        return wk_err_null(WK_ERR_SHAPE, "SET_ROWS: q8_0 destination needs contiguous rows");
     if (idx->type != WK_TYPE_I32) return wk_err_null(WK_ERR_INVALID_ARG, "SET_ROWS: indices must be i32");
     if (src->ne[0] != dst->ne[0] || src->ne[1] != idx->ne[0] || src->ne[2] != dst->ne[2] ||
         src->ne[3] != dst->ne[3] || idx->ne[1] != dst->ne[2] || idx->ne[2] != dst->ne[3] || idx->ne[3] != 1)
@@ -417,8 +422,13 @@ wk_tensor *wk_flash_attn(wk_ctx *ctx, wk_tensor *q, wk_tensor *k, wk_tensor *v, 
                          float softcap) {
     CHECK_ARG(ctx && q && k && v, "FLASH_ATTN");
     if (!need_f32(q, "FLASH_ATTN")) return NULL;
-    if ((k->type != WK_TYPE_F32 && k->type != WK_TYPE_F16) || (v->type != WK_TYPE_F32 && v->type != WK_TYPE_F16))
-        return wk_err_null(WK_ERR_UNSUPPORTED, "FLASH_ATTN: k and v must be f32 or f16");
+    if ((k->type != WK_TYPE_F32 && k->type != WK_TYPE_F16 && k->type != WK_TYPE_Q8_0) ||
+        (v->type != WK_TYPE_F32 && v->type != WK_TYPE_F16 && v->type != WK_TYPE_Q8_0))
+        return wk_err_null(WK_ERR_UNSUPPORTED, "FLASH_ATTN: k and v must be f32, f16 or q8_0");
+    /* q8_0 rows are read block by block: the blocks of one head row must be adjacent */
+    if ((k->type == WK_TYPE_Q8_0 && k->nb[0] != wk_type_size(k->type)) ||
+        (v->type == WK_TYPE_Q8_0 && v->nb[0] != wk_type_size(v->type)))
+        return wk_err_null(WK_ERR_SHAPE, "FLASH_ATTN: q8_0 k/v rows must be contiguous");
     if (k->ne[0] != q->ne[0] || v->ne[1] != k->ne[1] || v->ne[2] != k->ne[2] || q->ne[3] != 1 ||
         k->ne[3] != 1 || v->ne[3] != 1)
         return wk_err_null(WK_ERR_SHAPE, "FLASH_ATTN: q/k/v shapes do not fit");

@@ -91,6 +91,10 @@ void wk_cpu_SET_ROWS(const wk_cpu_params *p, wk_tensor *dst) {
         if (flat < lo || flat >= hi) continue;
         const char *x = (const char *)src->data + i1 * src->nb[1] + i2 * src->nb[2] + i3 * src->nb[3];
         char *y = (char *)dst->data + row * dst->nb[1] + i2 * dst->nb[2] + i3 * dst->nb[3];
+        if (wk_type_block_size(dst->type) > 1) { /* q8_0 KV cache: quantize the row (contiguous, ops.c) */
+            wk_quantize_row(dst->type, (const float *)x, y, n0);
+            continue;
+        }
         for (int64_t i0 = 0; i0 < n0; i0++)
             wk_cpu_store_f(dst->type, y, i0, dst->nb[0], *(const float *)(x + i0 * src->nb[0]));
     }
