@@ -1,16 +1,22 @@
 /* bench.c — `wick bench`: kernel benchmarks measured through the public graph API.
  * `wick bench matmul` times MUL_MAT per kernel set (scalar, avx2, avx512, OpenBLAS):
- * one warm-up, then -r timed runs; prints the median and range. Model benchmarks
- * (`-m MODEL`, pp/tg) will join here as another subject. */
+ * one warm-up, then -r timed runs; prints the median and range. `wick bench -m MODEL`
+ * measures a model llama-bench style: pp (a prompt of -p random tokens in one batch) and
+ * tg (-n tokens decoded one at a time), each from an empty cache, mean ± stddev of t/s over
+ * -r runs after one warm-up run. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
+#include <math.h>
+#include <omp.h>
 
 #include "backends/cpu/blas.h"
 #include "backends/cpu/isa.h"
 #include "commands.h"
+#include "common.h"
+#include "gguf/gguf.h"
 #include "src/quant/quant.h"
 #include "wick.h"
 
@@ -190,12 +196,147 @@ static int bench_matmul(int argc, char **argv) {
     return ok ? 0 : 1;
 }
 
+/* ---- model benchmark ---------------------------------------------------------------- */
+
+static void usage_model(FILE *f) {
+    fprintf(f, "usage: wick bench -m MODEL [-p 512] [-n 128] [-r 5] [-t N] [-o text|json]\n");
+    wk_tool_usage_common(f, false);
+    fprintf(f, "  -p N                  prompt tokens, processed in one batch (default 512; 0 = skip)\n"
+               "  -n N                  tokens generated one at a time (default 128; 0 = skip)\n"
+               "  -r N                  timed repetitions after one warm-up (default 5)\n"
+               "  -o text|json          output format (default text: a llama-bench style table)\n");
+}
+
+/* Seconds for one run of test (pp: n tokens in one batch; tg: n single-token steps). */
+static int time_test(wk_context *ctx, const wk_token *toks, int n, bool pp, double *secs) {
+    wk_kv_clear(ctx);
+    double t0 = wk_tool_now();
+    if (pp) {
+        wk_batch b = wk_batch_one_seq(toks, n);
+        if (wk_decode(ctx, &b) != WK_OK) return 1;
+    } else {
+        for (int i = 0; i < n; i++) {
+            wk_batch b = wk_batch_one_seq(&toks[i], 1);
+            if (wk_decode(ctx, &b) != WK_OK) return 1;
+        }
+    }
+    *secs = wk_tool_now() - t0;
+    return 0;
+}
+
+static int bench_model(int argc, char **argv) {
+    wk_tool_opts o;
+    wk_tool_opts_init(&o);
+    long n_prompt = 512, n_gen = 128, reps = 5;
+    bool json = false;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) { usage_model(stdout); return 0; }
+        int r = wk_tool_flag("bench", argc, argv, &i, &o, false);
+        if (r == 2) return 2;
+        if (r == 1) continue;
+        if (strcmp(a, "-p") && strcmp(a, "-n") && strcmp(a, "-r") && strcmp(a, "-o")) {
+            fprintf(stderr, "wick bench: unknown option '%s'; see 'wick bench -m MODEL --help'\n", a);
+            return 2;
+        }
+        if (!v) { fprintf(stderr, "wick bench: %s needs a value\n", a); return 2; }
+        i++;
+        bool ok = true;
+        if (!strcmp(a, "-p")) ok = wk_tool_parse_long(v, 0, 1 << 20, &n_prompt);
+        else if (!strcmp(a, "-n")) ok = wk_tool_parse_long(v, 0, 1 << 20, &n_gen);
+        else if (!strcmp(a, "-r")) ok = wk_tool_parse_long(v, 1, 1000, &reps);
+        else if (!strcmp(v, "json") || !strcmp(v, "text")) json = !strcmp(v, "json");
+        else ok = false;
+        if (!ok) { fprintf(stderr, "wick bench: bad value '%s' for %s\n", v, a); return 2; }
+    }
+    if (!o.model) { fprintf(stderr, "wick bench: -m MODEL is required\n"); return 2; }
+    /* size and parameter count as llama-bench shows them: the weights' bytes and elements */
+    wk_gguf *g = NULL;
+    if (wk_gguf_open(o.model, &g) != WK_GGUF_OK) {
+        fprintf(stderr, "wick bench: %s\n", wk_gguf_last_error());
+        return 1;
+    }
+    double wbytes = 0, params = 0;
+    for (uint64_t t = 0; t < wk_gguf_n_tensors(g); t++) {
+        const wk_gguf_tensor *ti = wk_gguf_tensor_at(g, t);
+        wbytes += (double)ti->nbytes;
+        params += (double)ti->ne[0] * ti->ne[1] * ti->ne[2] * ti->ne[3];
+    }
+    uint32_t ftype = 0;
+    const char *ftn = wk_gguf_get_u32(g, "general.file_type", &ftype) == WK_GGUF_OK ? wk_gguf_file_type_name(ftype) : NULL;
+    char ftname[64];
+    snprintf(ftname, sizeof ftname, "%s", ftn ? ftn : "?");
+    wk_gguf_free(g);
+
+    long need = n_prompt > n_gen ? n_prompt : n_gen;
+    if (!o.n_ctx) o.n_ctx = need > 0 ? need : 1;
+    wk_model *model = NULL;
+    wk_context *ctx = NULL;
+    int rc = wk_tool_open("bench", &o, n_prompt > 0 ? (uint32_t)n_prompt : 0, &model, &ctx);
+    if (rc) return rc;
+    rc = 1;
+    if ((long)wk_context_n_ctx(ctx) < need) {
+        fprintf(stderr, "wick bench: a context of %u tokens cannot hold %ld\n", wk_context_n_ctx(ctx), need);
+        goto done;
+    }
+    wk_token *toks = malloc(sizeof(wk_token) * (size_t)(need > 0 ? need : 1));
+    double *t = malloc(sizeof(double) * (size_t)reps);
+    if (!toks || !t) { free(toks); free(t); goto done; }
+    uint64_t st = 0x9e3779b97f4a7c15ull; /* random tokens, as llama-bench uses */
+    for (long i = 0; i < need; i++) {
+        st ^= st << 13; st ^= st >> 7; st ^= st << 17;
+        toks[i] = (wk_token)(st % (uint64_t)wk_model_n_vocab(model));
+    }
+    if (!json) {
+        printf("| model | size | params | backend | threads | test | t/s |\n");
+        printf("| --- | ---: | ---: | --- | ---: | ---: | ---: |\n");
+    } else printf("[\n");
+    bool first = true;
+    for (int pp = 1; pp >= 0; pp--) {
+        const long n = pp ? n_prompt : n_gen;
+        if (n <= 0) continue;
+        double warm;
+        if (time_test(ctx, toks, (int)n, pp, &warm)) { fprintf(stderr, "wick bench: %s\n", wk_last_error()); goto out; }
+        double mean = 0, var = 0;
+        for (long r = 0; r < reps; r++) {
+            if (time_test(ctx, toks, (int)n, pp, &t[r])) { fprintf(stderr, "wick bench: %s\n", wk_last_error()); goto out; }
+            mean += n / t[r];
+        }
+        mean /= reps;
+        for (long r = 0; r < reps; r++) var += (n / t[r] - mean) * (n / t[r] - mean);
+        const double sd = reps > 1 ? sqrt(var / (reps - 1)) : 0;
+        const int nth = o.n_threads > 0 ? o.n_threads : omp_get_num_procs();
+        if (json)
+            printf("%s  {\"model\":\"%s\",\"arch\":\"%s\",\"file_type\":\"%s\",\"size_bytes\":%.0f,\"params\":%.0f,"
+                   "\"backend\":\"cpu\",\"isa\":\"%s\",\"threads\":%d,\"test\":\"%s%ld\",\"n\":%ld,\"reps\":%ld,"
+                   "\"avg_ts\":%.4f,\"stddev_ts\":%.4f}",
+                   first ? "" : ",\n", o.model, wk_model_arch(model), ftname, wbytes, params, wk_cpu_isa(), nth,
+                   pp ? "pp" : "tg", n, n, reps, mean, sd);
+        else
+            printf("| %s %s | %.2f MiB | %.2f M | CPU (%s) | %d | %s%ld | %.2f ± %.2f |\n", wk_model_arch(model), ftname,
+                   wbytes / (1 << 20), params * 1e-6, wk_cpu_isa(), nth, pp ? "pp" : "tg", n, mean, sd);
+        fflush(stdout);
+        first = false;
+    }
+    if (json) printf("\n]\n");
+    rc = 0;
+out:
+    free(toks);
+    free(t);
+done:
+    wk_context_free(ctx);
+    wk_model_free(model);
+    return rc;
+}
+
 int wk_cmd_bench(int argc, char **argv) {
     if (argc < 2 || !strcmp(argv[1], "-h") || !strcmp(argv[1], "--help")) {
         FILE *f = argc < 2 ? stderr : stdout;
-        fprintf(f, "usage: wick bench matmul [options]   (see 'wick bench matmul --help')\n");
+        fprintf(f, "usage: wick bench -m MODEL [-p 512] [-n 128] [-r 5] [-o json]   (see 'wick bench -m X --help')\n"
+                   "       wick bench matmul [options]                         (see 'wick bench matmul --help')\n");
         return argc < 2 ? 2 : 0;
     }
+    if (argv[1][0] == '-') return bench_model(argc, argv);
     if (!strcmp(argv[1], "matmul")) return bench_matmul(argc - 1, argv + 1);
     fprintf(stderr, "wick bench: unknown benchmark '%s'; available: matmul\n", argv[1]);
     return 2;

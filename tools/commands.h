@@ -5,4 +5,10 @@
 #define WK_TOOLS_COMMANDS_H
 int wk_cmd_inspect(int argc, char **argv);
 int wk_cmd_bench(int argc, char **argv);
+int wk_cmd_quantize(int argc, char **argv);
+int wk_cmd_tokenize(int argc, char **argv);
+int wk_cmd_pull(int argc, char **argv);
+int wk_cmd_run(int argc, char **argv);
+int wk_cmd_chat(int argc, char **argv);
+int wk_cmd_perplexity(int argc, char **argv);
 #endif

