@@ -47,7 +47,7 @@ static void usage(FILE *f) {
                "  -M N, -N N, -K N      dst is M x N, inner dim K (default 2048 2048 512)\n"
                "  -r N                  timed repetitions after one warm-up (default 5)\n"
                "  -t N                  threads (default 2)\n"
-               "  --isa NAME            scalar|avx2|avx512|blas|all (default all)\n"
+               "  --isa NAME            scalar|avx2|avx512|neon|blas|all (default all)\n"
                "  -o text|json          output format (default text)\n");
 }
 
@@ -166,10 +166,10 @@ static int bench_matmul(int argc, char **argv) {
             if (!parse_i64(v, 1, 512, &x)) { fprintf(stderr, "wick bench: -t %s: expected 1..512\n", v); return 2; }
             o.threads = (int)x;
         } else if (!strcmp(f, "--isa")) {
-            const char *ok[] = {"scalar", "avx2", "avx512", "blas", "all"};
+            const char *ok[] = {"scalar", "avx2", "avx512", "neon", "blas", "all"};
             bool found = false;
-            for (int k = 0; k < 5; k++) found |= !strcmp(v, ok[k]);
-            if (!found) { fprintf(stderr, "wick bench: --isa %s: expected scalar, avx2, avx512, blas or all\n", v); return 2; }
+            for (int k = 0; k < 6; k++) found |= !strcmp(v, ok[k]);
+            if (!found) { fprintf(stderr, "wick bench: --isa %s: expected scalar, avx2, avx512, neon, blas or all\n", v); return 2; }
             o.isa = v;
         } else if (!strcmp(f, "-o")) {
             if (strcmp(v, "text") && strcmp(v, "json")) { fprintf(stderr, "wick bench: -o %s: expected text or json\n", v); return 2; }
@@ -187,10 +187,10 @@ static int bench_matmul(int argc, char **argv) {
     }
     double bytes = ((double)o.M * o.K + (double)o.N * o.K + (double)o.M * o.N) * 4;
     if (bytes > 8.0 * (1ull << 30)) { fprintf(stderr, "wick bench: %.1f GiB of operands is too large\n", bytes / (1ull << 30)); return 2; }
-    const char *paths[] = {"scalar", "avx2", "avx512", "blas"};
+    const char *paths[] = {"scalar", "avx2", "avx512", "neon", "blas"};
     bool first = true, ok = true;
     if (o.json) printf("[\n");
-    for (int k = 0; k < 4; k++)
+    for (int k = 0; k < 5; k++)
         if (!strcmp(o.isa, "all") || !strcmp(o.isa, paths[k])) ok &= run_one(&o, paths[k], &first);
     if (o.json) printf("\n]\n");
     return ok ? 0 : 1;
