@@ -285,6 +285,29 @@ wk_status wk_kv_seq_rm(wk_context *c, int32_t seq_id, int32_t p0, int32_t p1);
 int32_t wk_kv_seq_pos_max(const wk_context *c, int32_t seq_id);
 int32_t wk_kv_used(const wk_context *c);
 
+/* ==== training: reverse-mode autodiff ========================================= */
+/* Appends to g (which must already hold loss, or gets it expanded) the nodes computing
+ * d loss / d t for every tensor flagged with wk_tensor_set_param that loss depends on.
+ * loss must be an F32 scalar (1 element); its seed gradient is 1. Nodes are walked in
+ * reverse order with one rule per op (ops.def column 3); a tensor read several times
+ * sums its gradients; tensors not depending on a param get none. Param gradients are F32,
+ * contiguous, of the param's shape, and outputs (kept after compute). Forward activations
+ * a rule reads stay alive until that backward node has run (the planner sees the reads).
+ * FLASH_ATTN is differentiated through its decomposition (scores, softmax, weighted sum),
+ * recomputed in the backward pass: memory n_kv * n_q * n_head floats per attention node.
+ * Params must be F32. WK_ERR_UNSUPPORTED names the op when a rule cannot apply: a gradient
+ * through a quantized MUL_MAT weight, into a SOFT_MAX/FLASH_ATTN mask, or through a VIEW of
+ * a non-contiguous tensor. Call it once per graph. The gradient of each tensor is recorded
+ * on the tensor: building the backward pass of another graph over the same tensors
+ * replaces what wk_graph_grad returns for this one. */
+wk_status wk_graph_build_backward(wk_ctx *ctx, wk_graph *g, wk_tensor *loss);
+/* The gradient of t (a param or any node between a param and the loss) in g, or NULL when
+ * t gets none. Intermediate gradients are freed after use unless flagged output before the
+ * first compute. */
+wk_tensor *wk_graph_grad(const wk_graph *g, const wk_tensor *t);
+/* a tiled to shape ne (each a->ne[i] divides ne[i]); the gradient is the sum of the tiles. */
+wk_tensor *wk_repeat(wk_ctx *ctx, wk_tensor *a, const int64_t ne[4]);
+
 #ifdef __cplusplus
 }
 #endif

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "../quant/quant.h"
+#include "backward.h"
 #include "tensor.h"
 #include "types.h"
 
@@ -453,4 +454,124 @@ wk_tensor *wk_cross_entropy(wk_ctx *ctx, wk_tensor *logits, wk_tensor *labels) {
                            (long long)wk_nrows(logits));
     const int64_t ne[4] = {1, 1, 1, 1};
     return new_node(ctx, WK_OP_CROSS_ENTROPY, WK_TYPE_F32, ne, logits, labels, NULL, NULL);
+}
+
+/* ---- broadcast and backward ops (gradient rules in backward.c) --------------------- */
+
+static bool shape_ok(const int64_t ne[4]) {
+    for (int i = 0; i < 4; i++)
+        if (ne[i] <= 0) return false;
+    return true;
+}
+
+wk_tensor *wk_repeat(wk_ctx *ctx, wk_tensor *a, const int64_t ne[4]) {
+    CHECK_ARG(ctx && a && ne, "REPEAT");
+    if (!need_f32(a, "REPEAT")) return NULL;
+    for (int i = 0; i < 4; i++)
+        if (ne[i] <= 0 || ne[i] % a->ne[i])
+            return wk_err_null(WK_ERR_SHAPE, "REPEAT: dim %d of %lld does not tile %lld", i, (long long)a->ne[i],
+                               (long long)ne[i]);
+    return new_node(ctx, WK_OP_REPEAT, WK_TYPE_F32, ne, a, NULL, NULL, NULL);
+}
+
+wk_tensor *wk_repeat_back(wk_ctx *ctx, wk_tensor *a, const int64_t ne[4], bool block) {
+    CHECK_ARG(ctx && a && ne, "REPEAT_BACK");
+    if (!need_f32(a, "REPEAT_BACK")) return NULL;
+    for (int i = 0; i < 4; i++)
+        if (ne[i] <= 0 || a->ne[i] % ne[i])
+            return wk_err_null(WK_ERR_SHAPE, "REPEAT_BACK: dim %d of %lld does not divide %lld", i, (long long)ne[i],
+                               (long long)a->ne[i]);
+    wk_tensor *t = new_node(ctx, WK_OP_REPEAT_BACK, WK_TYPE_F32, ne, a, NULL, NULL, NULL);
+    if (t) t->op_params[0] = block;
+    return t;
+}
+
+wk_tensor *wk_unary_back(wk_ctx *ctx, wk_tensor *g, wk_tensor *x, const wk_tensor *fwd) {
+    CHECK_ARG(ctx && g && x && fwd, "UNARY_BACK");
+    if (!need_f32(g, "UNARY_BACK") || !need_f32(x, "UNARY_BACK")) return NULL;
+    if (!wk_tensor_same_shape(g, x)) return wk_err_null(WK_ERR_SHAPE, "UNARY_BACK: gradient and input shapes differ");
+    switch (fwd->op) {
+    case WK_OP_SQR: case WK_OP_SQRT: case WK_OP_EXP: case WK_OP_LOG: case WK_OP_TANH: case WK_OP_SILU:
+    case WK_OP_GELU: case WK_OP_GELU_ERF: case WK_OP_SOFTCAP: case WK_OP_CLAMP: break;
+    default: return wk_err_null(WK_ERR_UNSUPPORTED, "UNARY_BACK: no derivative for %s", wk_op_name(fwd->op));
+    }
+    wk_tensor *t = new_node(ctx, WK_OP_UNARY_BACK, WK_TYPE_F32, g->ne, g, x, NULL, NULL);
+    if (!t) return NULL;
+    t->op_params[0] = (int32_t)fwd->op;
+    t->op_params[1] = fwd->op_params[0];
+    t->op_params[2] = fwd->op_params[1];
+    return t;
+}
+
+static void set_i64(wk_tensor *t, int slot, int64_t v) { memcpy(&t->op_params[slot], &v, sizeof v); }
+
+wk_tensor *wk_view_back(wk_ctx *ctx, wk_tensor *g, const wk_tensor *view, const wk_tensor *src) {
+    CHECK_ARG(ctx && g && view && src, "VIEW_BACK");
+    if (!need_f32(g, "VIEW_BACK")) return NULL;
+    if (!wk_tensor_same_shape(g, view)) return wk_err_null(WK_ERR_SHAPE, "VIEW_BACK: gradient and view shapes differ");
+    /* element offsets are only meaningful relative to a contiguous source */
+    const size_t es = wk_type_size(src->type);
+    if (wk_type_block_size(src->type) != 1 || !wk_tensor_is_contiguous(src))
+        return wk_err_null(WK_ERR_UNSUPPORTED, "VIEW_BACK: the viewed tensor must be contiguous and unquantized");
+    const size_t src_offs = src->view_src ? src->view_offs : 0;
+    const wk_tensor *root = src->view_src ? src->view_src : src;
+    const wk_tensor *vroot = view->view_src ? view->view_src : view;
+    if (vroot != root || view->view_offs < src_offs || (view->view_offs - src_offs) % es)
+        return wk_err_null(WK_ERR_SHAPE, "VIEW_BACK: the view does not start on an element of its source");
+    for (int i = 0; i < 4; i++)
+        if (view->nb[i] % es) return wk_err_null(WK_ERR_SHAPE, "VIEW_BACK: view strides are not whole elements");
+    wk_tensor *t = new_node(ctx, WK_OP_VIEW_BACK, WK_TYPE_F32, src->ne, g, NULL, NULL, NULL);
+    if (!t) return NULL;
+    set_i64(t, 0, (int64_t)((view->view_offs - src_offs) / es));
+    for (int i = 0; i < 4; i++) set_i64(t, 2 + 2 * i, (int64_t)(view->nb[i] / es));
+    return t;
+}
+
+wk_tensor *wk_get_rows_back(wk_ctx *ctx, wk_tensor *g, wk_tensor *idx, const int64_t ne[4]) {
+    CHECK_ARG(ctx && g && idx && ne, "GET_ROWS_BACK");
+    if (!need_f32(g, "GET_ROWS_BACK")) return NULL;
+    if (idx->type != WK_TYPE_I32) return wk_err_null(WK_ERR_INVALID_ARG, "GET_ROWS_BACK: indices must be i32");
+    if (!shape_ok(ne) || g->ne[0] != ne[0] || g->ne[1] != idx->ne[0] || g->ne[2] != ne[2] || g->ne[3] != ne[3] ||
+        idx->ne[1] != ne[2] || idx->ne[2] != ne[3] || idx->ne[3] != 1)
+        return wk_err_null(WK_ERR_SHAPE, "GET_ROWS_BACK: gradient, index and source shapes do not fit");
+    return new_node(ctx, WK_OP_GET_ROWS_BACK, WK_TYPE_F32, ne, g, idx, NULL, NULL);
+}
+
+static wk_tensor *row_back(wk_ctx *ctx, wk_op op, wk_tensor *g, wk_tensor *x, float param) {
+    CHECK_ARG(ctx && g && x, wk_op_name(op));
+    if (!need_f32(g, wk_op_name(op)) || !need_f32(x, wk_op_name(op))) return NULL;
+    if (!wk_tensor_same_shape(g, x)) return wk_err_null(WK_ERR_SHAPE, "%s: shapes differ", wk_op_name(op));
+    wk_tensor *t = new_node(ctx, op, WK_TYPE_F32, g->ne, g, x, NULL, NULL);
+    if (t) wk_set_param_f32(t, 0, param);
+    return t;
+}
+wk_tensor *wk_rms_norm_back(wk_ctx *ctx, wk_tensor *g, wk_tensor *x, float eps) {
+    return row_back(ctx, WK_OP_RMS_NORM_BACK, g, x, eps);
+}
+wk_tensor *wk_norm_back(wk_ctx *ctx, wk_tensor *g, wk_tensor *x, float eps) {
+    return row_back(ctx, WK_OP_NORM_BACK, g, x, eps);
+}
+wk_tensor *wk_soft_max_back(wk_ctx *ctx, wk_tensor *g, wk_tensor *y, float scale) {
+    return row_back(ctx, WK_OP_SOFT_MAX_BACK, g, y, scale);
+}
+
+wk_tensor *wk_rope_back(wk_ctx *ctx, wk_tensor *g, const wk_tensor *fwd) {
+    CHECK_ARG(ctx && g && fwd, "ROPE_BACK");
+    if (fwd->op != WK_OP_ROPE || !need_f32(g, "ROPE_BACK")) {
+        if (fwd->op != WK_OP_ROPE) wk_err(WK_ERR_INVALID_ARG, "ROPE_BACK: not the gradient of a ROPE node");
+        return NULL;
+    }
+    if (!wk_tensor_same_shape(g, fwd)) return wk_err_null(WK_ERR_SHAPE, "ROPE_BACK: gradient shape differs");
+    wk_tensor *t = new_node(ctx, WK_OP_ROPE_BACK, WK_TYPE_F32, g->ne, g, fwd->src[1], fwd->src[2], NULL);
+    if (t) memcpy(t->op_params, fwd->op_params, sizeof t->op_params);
+    return t;
+}
+
+wk_tensor *wk_cross_entropy_back(wk_ctx *ctx, wk_tensor *g, wk_tensor *logits, wk_tensor *labels) {
+    CHECK_ARG(ctx && g && logits && labels, "CROSS_ENTROPY_BACK");
+    if (!need_f32(g, "CROSS_ENTROPY_BACK") || !need_f32(logits, "CROSS_ENTROPY_BACK")) return NULL;
+    if (wk_tensor_nelements(g) != 1 || labels->type != WK_TYPE_I32 ||
+        wk_tensor_nelements(labels) != wk_nrows(logits))
+        return wk_err_null(WK_ERR_SHAPE, "CROSS_ENTROPY_BACK: needs a scalar gradient and one i32 label per row");
+    return new_node(ctx, WK_OP_CROSS_ENTROPY_BACK, WK_TYPE_F32, logits->ne, g, logits, labels, NULL);
 }
