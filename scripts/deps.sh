@@ -20,8 +20,9 @@ if ((${#missing[@]})); then
 fi
 
 py=$(command -v python3)
-if ! "$py" -c 'import gguf, numpy' >/dev/null 2>&1; then
-  echo "deps: pip install gguf numpy"
-  "$py" -m pip install --quiet gguf numpy 2>/dev/null ||
-    "$py" -m pip install --quiet --break-system-packages gguf numpy
+# gguf + numpy: reference readers and dequantizers; tokenizers: the BPE trainer's cross-check
+if ! "$py" -c 'import gguf, numpy, tokenizers' >/dev/null 2>&1; then
+  echo "deps: pip install gguf numpy tokenizers"
+  "$py" -m pip install --quiet gguf numpy tokenizers 2>/dev/null ||
+    "$py" -m pip install --quiet --break-system-packages gguf numpy tokenizers
 fi

@@ -16,6 +16,8 @@ static const command k_commands[] = {
     {"bench", wk_cmd_bench, "benchmark a model (pp/tg tokens/s) or the matmul kernels"},
     {"quantize", wk_cmd_quantize, "convert a GGUF model to another type (llama.cpp mixes: Q4_K_M, Q8_0, ...)"},
     {"tokenize", wk_cmd_tokenize, "text -> token ids with a GGUF file's tokenizer"},
+    {"tokenizer-train", wk_cmd_tokenizer_train, "learn a byte-level BPE vocabulary from text (vocab-only GGUF)"},
+    {"data", wk_cmd_data, "text -> deduplicated train/val token shards for training"},
     {"pull", wk_cmd_pull, "download a known model into the cache (~/.cache/wick)"},
     {"run", wk_cmd_run, "generate text from a prompt with a GGUF model"},
     {"chat", wk_cmd_chat, "chat with a model interactively (its chat template, streaming)"},

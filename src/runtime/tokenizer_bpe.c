@@ -302,15 +302,11 @@ static wk_status merge_word(const wk_vocab *v, const char *word, size_t n, symbo
     return st;
 }
 
-wk_status bpe_tokenize(const wk_vocab *v, const char *text, size_t len, tok_out *out) {
-    if (len == 0) return WK_OK;
-    span_list a = {0}, b = {0};
-    char *enc = NULL;
-    symbol *sym = NULL;
-    size_t sym_cap = 0;
-    bigram_heap heap = {0};
+/* Runs v's pre-tokenizer regexes in turn over text; the pieces end up in *a (b is scratch). */
+static wk_status pre_split(const wk_vocab *v, const char *text, size_t len, span_list *a,
+                           span_list *b) {
     pcre2_match_data *md = NULL;
-    wk_status st = span_push(&a, 0, len);
+    wk_status st = span_push(a, 0, len);
     for (int r = 0; r < v->n_regex && !st; r++) {
         pcre2_match_data_free(md);
         md = pcre2_match_data_create_from_pattern(v->regex[r], NULL);
@@ -318,10 +314,43 @@ wk_status bpe_tokenize(const wk_vocab *v, const char *text, size_t len, tok_out 
             st = wk_err(WK_ERR_NOMEM, "tokenize: out of memory");
             break;
         }
-        st = split_pieces(v->regex[r], md, text, &a, &b);
-        span_list t = a;
-        a = b, b = t;
+        st = split_pieces(v->regex[r], md, text, a, b);
+        span_list t = *a;
+        *a = *b, *b = t;
     }
+    pcre2_match_data_free(md);
+    return st;
+}
+
+wk_status bpe_pre_split(const wk_vocab *v, const char *text, size_t len, bpe_piece_fn fn,
+                        void *user) {
+    if (len == 0) return WK_OK;
+    span_list a = {0}, b = {0};
+    wk_status st = pre_split(v, text, len, &a, &b);
+    for (size_t p = 0; p < a.n && !st; p++) st = fn(user, text + a.s[p].off, a.s[p].len);
+    free(a.s);
+    free(b.s);
+    return st;
+}
+
+size_t bpe_encode_bytes(const char *s, size_t n, char *dst) {
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint16_t cp = byte_to_cp((unsigned char)s[i]);
+        if (cp < 0x80) dst[k++] = (char)cp;
+        else dst[k++] = (char)(0xC0 | (cp >> 6)), dst[k++] = (char)(0x80 | (cp & 0x3F));
+    }
+    return k;
+}
+
+wk_status bpe_tokenize(const wk_vocab *v, const char *text, size_t len, tok_out *out) {
+    if (len == 0) return WK_OK;
+    span_list a = {0}, b = {0};
+    char *enc = NULL;
+    symbol *sym = NULL;
+    size_t sym_cap = 0;
+    bigram_heap heap = {0};
+    wk_status st = pre_split(v, text, len, &a, &b);
     size_t enc_cap = 0;
     for (size_t p = 0; p < a.n && !st; p++) {
         size_t n = a.s[p].len;
@@ -333,15 +362,9 @@ wk_status bpe_tokenize(const wk_vocab *v, const char *text, size_t len, tok_out 
             }
             enc = e, enc_cap = 2 * n;
         }
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++) {
-            uint16_t cp = byte_to_cp((unsigned char)text[a.s[p].off + i]);
-            if (cp < 0x80) enc[k++] = (char)cp;
-            else enc[k++] = (char)(0xC0 | (cp >> 6)), enc[k++] = (char)(0x80 | (cp & 0x3F));
-        }
+        size_t k = bpe_encode_bytes(text + a.s[p].off, n, enc);
         st = merge_word(v, enc, k, &sym, &sym_cap, &heap, out);
     }
-    pcre2_match_data_free(md);
     free(a.s);
     free(b.s);
     free(enc);

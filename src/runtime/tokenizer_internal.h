@@ -74,5 +74,12 @@ wk_status bpe_tokenize(const wk_vocab *v, const char *text, size_t len, tok_out 
 /* Byte-level decode of a token text into bytes; returns the byte count written (at most
  * n, the text never grows) or -1 if a code point is outside the byte map. */
 long bpe_decode_text(const char *s, size_t n, char *dst);
+/* The pre-tokenizer alone, for the BPE trainer (src/train), so that training splits text
+ * exactly as tokenizing will: calls fn on each piece in order; a nonzero status stops it.
+ * A zeroed wk_vocab given only bpe_setup() is enough. */
+typedef wk_status (*bpe_piece_fn)(void *user, const char *piece, size_t len);
+wk_status bpe_pre_split(const wk_vocab *v, const char *text, size_t len, bpe_piece_fn fn, void *user);
+/* GPT-2 byte map: n bytes -> their code points as UTF-8 in dst (room for 2n); the length. */
+size_t bpe_encode_bytes(const char *s, size_t n, char *dst);
 
 #endif
