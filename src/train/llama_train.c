@@ -1,0 +1,318 @@
+/* llama_train.c — a llama model as a training graph (formats.md §4.2-4.4): unlike
+ * src/model/llama.c there is no KV cache; B sequences of T tokens are computed at once with
+ * a causal mask, and wk_graph_build_backward appends the gradients of every param. The
+ * graph is built once; each step copies tokens and labels into its input leaves.
+ *
+ * Shapes (ne[0] first): x [E, B*T]; q [HD, H, B*T] after RoPE; per sequence b the rows
+ * b*T..b*T+T-1 are viewed out (contiguous) and attended with wk_flash_attn (which takes one
+ * sequence: ne[3] must be 1), and the B outputs are concatenated back along the tokens. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "gguf.h"
+#include "llama_train.h"
+#include "src/core/error.h"
+
+enum { W_ATTN_NORM, W_Q, W_K, W_V, W_O, W_FFN_NORM, W_GATE, W_UP, W_DOWN, W_PER_LAYER };
+static const char *const k_layer_names[W_PER_LAYER] = {
+    "attn_norm", "attn_q", "attn_k", "attn_v", "attn_output", "ffn_norm", "ffn_gate", "ffn_up", "ffn_down",
+};
+
+struct wk_llama_train {
+    wk_llama_hparams hp;
+    int32_t B, T;
+    wk_ctx *ctx;
+    int n_params;
+    wk_tensor **params;  /* token_embd, blk.l.* (W_PER_LAYER each), output_norm, output */
+    wk_tensor *tokens, *labels, *pos, *mask, *loss;
+    wk_graph *graph;
+};
+
+static wk_status check_hparams(const wk_llama_hparams *hp) {
+    if (hp->n_vocab <= 0 || hp->n_embd <= 0 || hp->n_layer <= 0 || hp->n_head <= 0 || hp->n_head_kv <= 0 ||
+        hp->n_ff <= 0)
+        return wk_err(WK_ERR_INVALID_ARG, "llama train: sizes must be positive");
+    if (hp->n_embd % hp->n_head || hp->n_head % hp->n_head_kv)
+        return wk_err(WK_ERR_INVALID_ARG, "llama train: n_embd %d / n_head %d / n_head_kv %d do not divide",
+                      hp->n_embd, hp->n_head, hp->n_head_kv);
+    if ((hp->n_embd / hp->n_head) % 2)
+        return wk_err(WK_ERR_INVALID_ARG, "llama train: head dim %d is odd (RoPE rotates pairs)", hp->n_embd / hp->n_head);
+    if (!(hp->rms_eps > 0) || !(hp->rope_base > 0) || !isfinite(hp->rms_eps) || !isfinite(hp->rope_base))
+        return wk_err(WK_ERR_INVALID_ARG, "llama train: rms_eps and rope_base must be positive");
+    if (hp->n_layer > 4096 || hp->n_embd > (1 << 20) || hp->n_ff > (1 << 22) || hp->n_vocab > (1 << 24))
+        return wk_err(WK_ERR_INVALID_ARG, "llama train: sizes out of range");
+    return WK_OK;
+}
+
+static wk_tensor *new_param(wk_llama_train *m, int idx, const char *name, int64_t ne0, int64_t ne1) {
+    wk_tensor *t = ne1 > 1 ? wk_new_tensor_2d(m->ctx, WK_TYPE_F32, ne0, ne1) : wk_new_tensor_1d(m->ctx, WK_TYPE_F32, ne0);
+    if (!t) return NULL;
+    memset(wk_tensor_data(t), 0, wk_tensor_nbytes(t));
+    wk_tensor_set_name(t, name);
+    wk_tensor_set_param(t);
+    m->params[idx] = t;
+    return t;
+}
+
+/* An op or tensor constructor returned NULL: it has set wk_last_error() already. */
+static wk_status op_failed(void) { return WK_ERR_SHAPE; }
+
+/* RMSNorm times its weight. */
+static wk_tensor *norm(wk_ctx *c, wk_tensor *x, wk_tensor *w, float eps) {
+    return wk_mul(c, wk_rms_norm(c, x, eps), w);
+}
+
+static wk_status build(wk_llama_train *m) {
+    const wk_llama_hparams *hp = &m->hp;
+    const int64_t E = hp->n_embd, H = hp->n_head, HKV = hp->n_head_kv, HD = E / H, FF = hp->n_ff;
+    const int64_t V = hp->n_vocab, T = m->T, N = (int64_t)m->B * m->T;
+    wk_ctx *c = m->ctx;
+    char nm[64];
+
+    m->tokens = wk_new_tensor_1d(c, WK_TYPE_I32, N);
+    m->labels = wk_new_tensor_1d(c, WK_TYPE_I32, N);
+    m->pos = wk_new_tensor_1d(c, WK_TYPE_I32, N);
+    m->mask = wk_new_tensor_2d(c, WK_TYPE_F32, T, T);
+    if (!m->tokens || !m->labels || !m->pos || !m->mask) return op_failed();
+    int32_t *pos = wk_tensor_data(m->pos);
+    for (int64_t i = 0; i < N; i++) pos[i] = (int32_t)(i % T);
+    float *mask = wk_tensor_data(m->mask);
+    for (int64_t i = 0; i < T; i++) /* row i = query i sees keys 0..i */
+        for (int64_t j = 0; j < T; j++) mask[i * T + j] = j <= i ? 0.0f : -INFINITY;
+
+    int ip = 0;
+    wk_tensor *emb = new_param(m, ip++, "token_embd.weight", E, V);
+    if (!emb) return op_failed();
+    wk_tensor *x = wk_get_rows(c, emb, m->tokens);
+    wk_rope_params rp = wk_rope_params_default((int)HD, WK_ROPE_NORMAL);
+    rp.freq_base = hp->rope_base;
+    const float scale = 1.0f / sqrtf((float)HD);
+    for (int l = 0; l < hp->n_layer && x; l++) {
+        const int64_t shape[W_PER_LAYER][2] = {
+            {E, 1}, {E, H * HD}, {E, HKV * HD}, {E, HKV * HD}, {H * HD, E}, {E, 1}, {E, FF}, {E, FF}, {FF, E},
+        };
+        wk_tensor *w[W_PER_LAYER];
+        for (int k = 0; k < W_PER_LAYER; k++) {
+            snprintf(nm, sizeof nm, "blk.%d.%s.weight", l, k_layer_names[k]);
+            if (!(w[k] = new_param(m, ip++, nm, shape[k][0], shape[k][1]))) return op_failed();
+        }
+        wk_tensor *h = norm(c, x, w[W_ATTN_NORM], hp->rms_eps);
+        wk_tensor *q = wk_rope(c, wk_reshape_3d(c, wk_mul_mat(c, w[W_Q], h), HD, H, N), m->pos, NULL, &rp);
+        wk_tensor *k = wk_rope(c, wk_reshape_3d(c, wk_mul_mat(c, w[W_K], h), HD, HKV, N), m->pos, NULL, &rp);
+        wk_tensor *v = wk_reshape_3d(c, wk_mul_mat(c, w[W_V], h), HD, HKV, N);
+        if (!q || !k || !v) return op_failed();
+        wk_tensor *o = NULL; /* [HD, H, N] */
+        for (int b = 0; b < m->B; b++) {
+            /* contiguous slices of rows b*T..b*T+T-1: default strides (nb NULL) */
+            const int64_t neq[3] = {HD, H, T}, nek[3] = {HD, HKV, T};
+            const size_t rq = (size_t)(H * HD) * sizeof(float), rk = (size_t)(HKV * HD) * sizeof(float);
+            wk_tensor *qb = wk_view(c, q, 3, neq, NULL, (size_t)b * T * rq);
+            wk_tensor *kb = wk_view(c, k, 3, nek, NULL, (size_t)b * T * rk);
+            wk_tensor *vb = wk_view(c, v, 3, nek, NULL, (size_t)b * T * rk);
+            if (!qb || !kb || !vb) return op_failed();
+            wk_tensor *ob = wk_flash_attn(c, wk_permute(c, qb, 0, 2, 1, 3), wk_permute(c, kb, 0, 2, 1, 3),
+                                          wk_permute(c, vb, 0, 2, 1, 3), m->mask, scale, 0.0f);
+            o = o ? wk_concat(c, o, ob, 2) : ob;
+            if (!o) return op_failed();
+        }
+        x = wk_add(c, x, wk_mul_mat(c, w[W_O], wk_reshape_2d(c, o, H * HD, N)));
+        wk_tensor *h2 = norm(c, x, w[W_FFN_NORM], hp->rms_eps);
+        wk_tensor *f = wk_swiglu(c, wk_mul_mat(c, w[W_GATE], h2), wk_mul_mat(c, w[W_UP], h2));
+        x = wk_add(c, x, wk_mul_mat(c, w[W_DOWN], f));
+    }
+    if (!x) return op_failed();
+    wk_tensor *onorm = new_param(m, ip++, "output_norm.weight", E, 1);
+    wk_tensor *wout = onorm ? new_param(m, ip++, "output.weight", E, V) : NULL;
+    if (!wout) return op_failed();
+    m->loss = wk_cross_entropy(c, wk_mul_mat(c, wout, norm(c, x, onorm, hp->rms_eps)), m->labels);
+    if (!m->loss) return op_failed();
+    wk_tensor_set_output(m->loss);
+    m->graph = wk_graph_new(c);
+    if (!m->graph) return op_failed();
+    wk_status st = wk_graph_expand(m->graph, m->loss);
+    if (st == WK_OK) st = wk_graph_build_backward(c, m->graph, m->loss);
+    return st;
+}
+
+wk_status wk_llama_train_create(const wk_llama_hparams *hp, int32_t n_batch, int32_t n_seq_len, wk_llama_train **out) {
+    if (!out) return wk_err(WK_ERR_INVALID_ARG, "llama train: out is NULL");
+    *out = NULL;
+    if (!hp) return wk_err(WK_ERR_INVALID_ARG, "llama train: no hyper-parameters");
+    wk_status st = check_hparams(hp);
+    if (st != WK_OK) return st;
+    if (n_batch <= 0 || n_seq_len <= 0 || (int64_t)n_batch * n_seq_len > (1 << 24))
+        return wk_err(WK_ERR_INVALID_ARG, "llama train: batch %d x sequence length %d", n_batch, n_seq_len);
+    wk_llama_train *m = calloc(1, sizeof *m);
+    if (!m) return wk_err(WK_ERR_NOMEM, "llama train: out of memory");
+    m->hp = *hp;
+    m->B = n_batch;
+    m->T = n_seq_len;
+    m->n_params = 1 + hp->n_layer * W_PER_LAYER + 2;
+    m->params = calloc((size_t)m->n_params, sizeof *m->params);
+    if (!m->params) {
+        free(m);
+        return wk_err(WK_ERR_NOMEM, "llama train: out of memory");
+    }
+    st = wk_ctx_create(NULL, &m->ctx);
+    if (st == WK_OK) st = build(m);
+    if (st != WK_OK) {
+        wk_llama_train_free(m);
+        return st;
+    }
+    *out = m;
+    return WK_OK;
+}
+
+void wk_llama_train_free(wk_llama_train *m) {
+    if (!m) return;
+    wk_ctx_free(m->ctx);
+    free(m->params);
+    free(m);
+}
+
+static uint64_t splitmix64(uint64_t *s) {
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+void wk_llama_train_init_random(wk_llama_train *m, uint64_t seed) {
+    if (!m) return;
+    uint64_t s = seed;
+    for (int i = 0; i < m->n_params; i++) {
+        wk_tensor *t = m->params[i];
+        float *d = wk_tensor_data(t);
+        const int64_t n = wk_tensor_nelements(t);
+        if (wk_tensor_ne(t, 1) == 1) { /* norm weights */
+            for (int64_t j = 0; j < n; j++) d[j] = 1.0f;
+            continue;
+        }
+        /* the embedding's rows are looked up, not summed over: unit scale */
+        const double a = i == 0 ? 1.0 : sqrt(3.0 / (double)wk_tensor_ne(t, 0));
+        for (int64_t j = 0; j < n; j++) {
+            const double u = (double)(splitmix64(&s) >> 11) * 0x1.0p-53; /* [0, 1) */
+            d[j] = (float)(a * (2.0 * u - 1.0));
+        }
+    }
+}
+
+static wk_status gguf_u32(const wk_gguf *g, const char *path, const char *key, int32_t *out) {
+    uint32_t v = 0;
+    if (wk_gguf_get_u32(g, key, &v) != WK_GGUF_OK)
+        return wk_err(WK_ERR_FORMAT, "%s: missing or non-u32 key %s", path, key);
+    if (v == 0 || v > (1u << 24)) return wk_err(WK_ERR_FORMAT, "%s: %s = %u is out of range", path, key, v);
+    *out = (int32_t)v;
+    return WK_OK;
+}
+
+wk_status wk_llama_train_create_gguf(const char *path, int32_t n_batch, int32_t n_seq_len, wk_llama_train **out) {
+    if (!out) return wk_err(WK_ERR_INVALID_ARG, "llama train: out is NULL");
+    *out = NULL;
+    if (!path) return wk_err(WK_ERR_INVALID_ARG, "llama train: no path");
+    wk_gguf *g = NULL;
+    if (wk_gguf_open(path, &g) != WK_GGUF_OK) return wk_err(WK_ERR_FORMAT, "%s", wk_gguf_last_error());
+    wk_llama_hparams hp = {0};
+    wk_llama_train *m = NULL;
+    const char *arch = NULL;
+    uint64_t alen = 0;
+    wk_status st = WK_OK;
+    if (wk_gguf_get_str(g, "general.architecture", &arch, &alen) != WK_GGUF_OK || alen != 5 ||
+        memcmp(arch, "llama", 5) != 0) {
+        st = wk_err(WK_ERR_UNSUPPORTED, "%s: general.architecture is not \"llama\"", path);
+        goto done;
+    }
+    if ((st = gguf_u32(g, path, "llama.embedding_length", &hp.n_embd)) != WK_OK ||
+        (st = gguf_u32(g, path, "llama.block_count", &hp.n_layer)) != WK_OK ||
+        (st = gguf_u32(g, path, "llama.feed_forward_length", &hp.n_ff)) != WK_OK ||
+        (st = gguf_u32(g, path, "llama.attention.head_count", &hp.n_head)) != WK_OK)
+        goto done;
+    hp.n_head_kv = hp.n_head;
+    if (wk_gguf_find_key(g, "llama.attention.head_count_kv") >= 0 &&
+        (st = gguf_u32(g, path, "llama.attention.head_count_kv", &hp.n_head_kv)) != WK_OK)
+        goto done;
+    if (wk_gguf_get_f32(g, "llama.attention.layer_norm_rms_epsilon", &hp.rms_eps) != WK_GGUF_OK) {
+        st = wk_err(WK_ERR_FORMAT, "%s: missing or non-f32 llama.attention.layer_norm_rms_epsilon", path);
+        goto done;
+    }
+    hp.rope_base = 10000.0f;
+    if (wk_gguf_find_key(g, "llama.rope.freq_base") >= 0 &&
+        wk_gguf_get_f32(g, "llama.rope.freq_base", &hp.rope_base) != WK_GGUF_OK) {
+        st = wk_err(WK_ERR_FORMAT, "%s: llama.rope.freq_base is not f32", path);
+        goto done;
+    }
+    const int64_t ie = wk_gguf_find_tensor(g, "token_embd.weight");
+    if (ie < 0) {
+        st = wk_err(WK_ERR_FORMAT, "%s: no tensor token_embd.weight", path);
+        goto done;
+    }
+    const wk_gguf_tensor *te = wk_gguf_tensor_at(g, (uint64_t)ie);
+    if (te->ne[1] <= 0 || te->ne[1] > (1 << 24)) {
+        st = wk_err(WK_ERR_FORMAT, "%s: token_embd.weight has a bad vocabulary size", path);
+        goto done;
+    }
+    hp.n_vocab = (int32_t)te->ne[1];
+    if ((st = wk_llama_train_create(&hp, n_batch, n_seq_len, &m)) != WK_OK) {
+        st = wk_err(st, "%s: %s", path, wk_last_error());
+        goto done;
+    }
+    for (int i = 0; i < m->n_params; i++) {
+        wk_tensor *p = m->params[i];
+        const int64_t it = wk_gguf_find_tensor(g, wk_tensor_name(p));
+        if (it < 0) {
+            st = wk_err(WK_ERR_FORMAT, "%s: no tensor %s", path, wk_tensor_name(p));
+            goto done;
+        }
+        const wk_gguf_tensor *t = wk_gguf_tensor_at(g, (uint64_t)it);
+        if (t->type != WK_TYPE_F32) {
+            st = wk_err(WK_ERR_UNSUPPORTED, "%s: %s is %s; training needs f32", path, t->name,
+                        wk_gguf_ggml_type_name(t->type));
+            goto done;
+        }
+        for (int d = 0; d < 4; d++)
+            if (t->ne[d] != wk_tensor_ne(p, d)) {
+                st = wk_err(WK_ERR_FORMAT, "%s: %s has shape [%lld, %lld, %lld, %lld], expected [%lld, %lld]", path,
+                            t->name, (long long)t->ne[0], (long long)t->ne[1], (long long)t->ne[2],
+                            (long long)t->ne[3], (long long)wk_tensor_ne(p, 0), (long long)wk_tensor_ne(p, 1));
+                goto done;
+            }
+        memcpy(wk_tensor_data(p), t->data, wk_tensor_nbytes(p));
+    }
+done:
+    wk_gguf_free(g);
+    if (st != WK_OK) {
+        wk_llama_train_free(m);
+        return st;
+    }
+    *out = m;
+    return WK_OK;
+}
+
+wk_status wk_llama_train_compute(wk_llama_train *m, wk_backend *be, const int32_t *tokens, const int32_t *labels,
+                                 float *loss) {
+    if (!m || !be || !tokens || !labels) return wk_err(WK_ERR_INVALID_ARG, "llama train: compute: NULL argument");
+    const int64_t N = (int64_t)m->B * m->T;
+    for (int64_t i = 0; i < N; i++) {
+        if (tokens[i] < 0 || tokens[i] >= m->hp.n_vocab)
+            return wk_err(WK_ERR_INVALID_ARG, "llama train: token %d at %lld is outside the vocabulary (%d)",
+                          tokens[i], (long long)i, m->hp.n_vocab);
+        if (labels[i] >= m->hp.n_vocab)
+            return wk_err(WK_ERR_INVALID_ARG, "llama train: label %d at %lld is outside the vocabulary (%d)",
+                          labels[i], (long long)i, m->hp.n_vocab);
+    }
+    memcpy(wk_tensor_data(m->tokens), tokens, (size_t)N * sizeof(int32_t));
+    memcpy(wk_tensor_data(m->labels), labels, (size_t)N * sizeof(int32_t));
+    wk_status st = wk_graph_compute(be, m->graph);
+    if (st != WK_OK) return st;
+    if (loss) *loss = *(const float *)wk_tensor_data(m->loss);
+    return WK_OK;
+}
+
+const wk_llama_hparams *wk_llama_train_hparams(const wk_llama_train *m) { return m ? &m->hp : NULL; }
+int wk_llama_train_n_params(const wk_llama_train *m) { return m ? m->n_params : 0; }
+wk_tensor *wk_llama_train_param(const wk_llama_train *m, int i) {
+    return m && i >= 0 && i < m->n_params ? m->params[i] : NULL;
+}
+wk_graph *wk_llama_train_graph(const wk_llama_train *m) { return m ? m->graph : NULL; }

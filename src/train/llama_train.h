@@ -1,0 +1,42 @@
+/* llama_train.h — the training graph of a llama-architecture model with F32 params:
+ * B sequences of T tokens, full causal attention (no KV cache), RoPE as llama (adjacent
+ * pairs on the GGUF Q/K layout), RMSNorm, SwiGLU FFN, mean cross-entropy over the B*T
+ * targets. Params start from a seed or from an F32 llama GGUF. Internal to wick for now. */
+#ifndef WK_TRAIN_LLAMA_TRAIN_H
+#define WK_TRAIN_LLAMA_TRAIN_H
+
+#include <stdint.h>
+
+#include "wick.h"
+
+typedef struct {
+    int32_t n_vocab, n_embd, n_layer, n_head, n_head_kv, n_ff;
+    float rms_eps;     /* llama.attention.layer_norm_rms_epsilon */
+    float rope_base;   /* llama.rope.freq_base */
+} wk_llama_hparams;
+
+typedef struct wk_llama_train wk_llama_train;
+
+/* Builds params (zeroed), the forward graph and its backward pass for B x T tokens. */
+wk_status wk_llama_train_create(const wk_llama_hparams *hp, int32_t n_batch, int32_t n_seq_len,
+                                wk_llama_train **out);
+/* Reads hyper-parameters and F32 weights (llama tensor names, formats.md §4.4) from a GGUF. */
+wk_status wk_llama_train_create_gguf(const char *path, int32_t n_batch, int32_t n_seq_len,
+                                     wk_llama_train **out);
+void wk_llama_train_free(wk_llama_train *m);  /* accepts NULL */
+
+/* Norm weights 1, matrices uniform in +-sqrt(3/fan_in) (unit variance per output), from seed. */
+void wk_llama_train_init_random(wk_llama_train *m, uint64_t seed);
+
+/* Forward + backward over tokens and labels (B*T each, sequence-major; labels < 0 are
+ * ignored). Token ids and labels must be < n_vocab. *loss gets the mean cross-entropy. */
+wk_status wk_llama_train_compute(wk_llama_train *m, wk_backend *be, const int32_t *tokens,
+                                 const int32_t *labels, float *loss);
+
+const wk_llama_hparams *wk_llama_train_hparams(const wk_llama_train *m);
+int wk_llama_train_n_params(const wk_llama_train *m);
+/* Param i (GGUF name set as its tensor name), in the order: token_embd, blk.0.* ..., output_norm, output. */
+wk_tensor *wk_llama_train_param(const wk_llama_train *m, int i);
+wk_graph *wk_llama_train_graph(const wk_llama_train *m);
+
+#endif

@@ -1,0 +1,248 @@
+/* test_optim.c — optimizer and llama training graph checks that need no PyTorch (the
+ * step-by-step comparison with torch is tests/reference/torch_train_check.py):
+ *  - the LR schedule at its landmarks (warmup, peak, half-way, floor);
+ *  - AdamW and SGD (momentum, dampening, Nesterov, weight decay, clipping on and off) on
+ *    loss = sum(w * r) + sum(u^2) / 2, whose gradients are r and u, against a double
+ *    precision loop written from the torch.optim formulas; one param is large enough for
+ *    the OpenMP path and one gets no gradient (must not move). Bound 1e-5 relative;
+ *  - errors for bad optimizer settings, bad GGUF files, bad hyper-parameters and tokens;
+ *  - a randomly initialised llama starts near ln(n_vocab) and overfits one batch. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "testutil.h"
+#include "src/train/llama_train.h"
+#include "src/train/optim.h"
+
+static int fails;
+
+static void check(bool ok, const char *what) {
+    printf("  %-60s %s\n", what, ok ? "ok" : "FAIL");
+    if (!ok) fails++;
+}
+
+static void test_schedule(void) {
+    printf("LR schedule\n");
+    const wk_lr_schedule c = {WK_LR_CONSTANT, 0.3f, 0.0f, 0, 0};
+    const wk_lr_schedule s = {WK_LR_COSINE, 1.0f, 0.1f, 4, 14};
+    check(wk_lr_at(&c, 0) == 0.3f && wk_lr_at(&c, 1000) == 0.3f, "constant");
+    check(fabsf(wk_lr_at(&s, 0) - 0.25f) < 1e-7f && fabsf(wk_lr_at(&s, 3) - 1.0f) < 1e-7f, "warmup (s+1)/warmup");
+    check(fabsf(wk_lr_at(&s, 4) - 1.0f) < 1e-7f, "peak after warmup");
+    check(fabsf(wk_lr_at(&s, 9) - 0.55f) < 1e-6f, "half-way = (max+min)/2");
+    check(fabsf(wk_lr_at(&s, 14) - 0.1f) < 1e-7f && fabsf(wk_lr_at(&s, 99) - 0.1f) < 1e-7f, "floor at and after total");
+    bool mono = true;
+    for (int i = 4; i < 14; i++) mono &= wk_lr_at(&s, i + 1) <= wk_lr_at(&s, i);
+    check(mono, "decay is monotone");
+}
+
+/* The double-precision reference of one param's update (torch.optim formulas). */
+typedef struct { double *w, *m, *v; } ref_state;
+
+static void ref_step(const wk_optim_params *p, ref_state *st, const float *g, int64_t n, double lr, double gs, int64_t t) {
+    for (int64_t j = 0; j < n; j++) {
+        double gj = g[j] * gs, *w = &st->w[j], *m = &st->m[j], *v = &st->v[j];
+        if (p->kind == WK_OPTIM_ADAMW) {
+            *w -= lr * p->weight_decay * *w;
+            *m = p->beta1 * *m + (1 - p->beta1) * gj;
+            *v = p->beta2 * *v + (1 - p->beta2) * gj * gj;
+            const double mh = *m / (1 - pow(p->beta1, (double)t)), vh = *v / (1 - pow(p->beta2, (double)t));
+            *w -= lr * mh / (sqrt(vh) + p->eps);
+        } else {
+            gj += p->weight_decay * *w;
+            if (p->momentum != 0) {
+                *m = t == 1 ? gj : p->momentum * *m + (1 - p->dampening) * gj;
+                gj = p->nesterov ? gj + p->momentum * *m : *m;
+            }
+            *w -= lr * gj;
+        }
+    }
+}
+
+static double rel_err(const float *a, const double *b, int64_t n) {
+    double d = 0, m = 0;
+    for (int64_t i = 0; i < n; i++) {
+        const double e = fabs(a[i] - b[i]);
+        if (!(e <= d)) d = e;
+        m = fmax(m, fabs(b[i]));
+    }
+    return d / (m > 0 ? m : 1);
+}
+
+static void run_optim(const char *name, wk_optim_params op, float lr) {
+    enum { NW = 40000, NU = 12, NZ = 5, STEPS = 6 }; /* NW: above the threading threshold */
+    wk_ctx *ctx = NULL;
+    wk_backend *be = NULL;
+    if (wk_ctx_create(NULL, &ctx) != WK_OK || wk_backend_cpu_create(2, &be) != WK_OK) {
+        check(false, wk_last_error());
+        return;
+    }
+    wk_tensor *w = wk_new_tensor_1d(ctx, WK_TYPE_F32, NW), *r = wk_new_tensor_1d(ctx, WK_TYPE_F32, NW);
+    wk_tensor *u = wk_new_tensor_2d(ctx, WK_TYPE_F32, 4, 3), *z = wk_new_tensor_1d(ctx, WK_TYPE_F32, NZ);
+    tu_seed(7);
+    tu_fill(w, -1, 1);
+    tu_fill(r, -0.01, 0.01);
+    tu_fill(u, -2, 2);
+    tu_fill(z, -1, 1);
+    wk_tensor *params[3] = {w, u, z};
+    for (int i = 0; i < 3; i++) wk_tensor_set_param(params[i]);
+    wk_tensor *loss = wk_add(ctx, wk_sum(ctx, wk_mul(ctx, w, r)), wk_scale(ctx, wk_sum(ctx, wk_sqr(ctx, u)), 0.5f));
+    wk_graph *g = wk_graph_new(ctx);
+    wk_optim *o = NULL;
+    bool ok = loss && g && wk_graph_expand(g, loss) == WK_OK && wk_graph_build_backward(ctx, g, loss) == WK_OK &&
+              wk_optim_create(&op, params, 3, &o) == WK_OK;
+    if (!ok) {
+        check(false, wk_last_error());
+        wk_optim_free(o);
+        wk_backend_free(be);
+        wk_ctx_free(ctx);
+        return;
+    }
+    const int64_t ns[3] = {NW, NU, NZ};
+    ref_state rs[3];
+    float z0[NZ];
+    memcpy(z0, wk_tensor_data(z), sizeof z0);
+    for (int i = 0; i < 3; i++) {
+        rs[i].w = calloc((size_t)ns[i], sizeof(double));
+        rs[i].m = calloc((size_t)ns[i], sizeof(double));
+        rs[i].v = calloc((size_t)ns[i], sizeof(double));
+        for (int64_t j = 0; j < ns[i]; j++) rs[i].w[j] = ((float *)wk_tensor_data(params[i]))[j];
+    }
+    double worst = 0;
+    for (int t = 1; t <= STEPS && ok; t++) {
+        double gn = 0;
+        ok = wk_graph_compute(be, g) == WK_OK && wk_optim_step(o, g, lr, &gn) == WK_OK;
+        if (!ok) break;
+        /* reference norm and coefficient from the gradients themselves (r and u) */
+        double ss = 0;
+        const float *gw = wk_tensor_data(wk_graph_grad(g, w)), *gu = wk_tensor_data(wk_graph_grad(g, u));
+        for (int64_t j = 0; j < NW; j++) ss += (double)gw[j] * gw[j];
+        for (int64_t j = 0; j < NU; j++) ss += (double)gu[j] * gu[j];
+        const double norm = sqrt(ss), gs = op.clip_norm > 0 ? fmin(1.0, op.clip_norm / (norm + 1e-6)) : 1.0;
+        worst = fmax(worst, fabs(gn - norm) / norm);
+        ref_step(&op, &rs[0], gw, NW, lr, gs, t);
+        ref_step(&op, &rs[1], gu, NU, lr, gs, t);
+        worst = fmax(worst, rel_err(wk_tensor_data(w), rs[0].w, NW));
+        worst = fmax(worst, rel_err(wk_tensor_data(u), rs[1].w, NU));
+    }
+    char what[128];
+    snprintf(what, sizeof what, "%s: %d steps, worst rel err %.2e", name, STEPS, worst);
+    check(ok && worst < 1e-5, what);
+    check(memcmp(z0, wk_tensor_data(z), sizeof z0) == 0 && wk_optim_steps(o) == STEPS,
+          "  param without a gradient unchanged; step count");
+    for (int i = 0; i < 3; i++) {
+        free(rs[i].w);
+        free(rs[i].m);
+        free(rs[i].v);
+    }
+    wk_optim_free(o);
+    wk_backend_free(be);
+    wk_ctx_free(ctx);
+}
+
+static void test_optimizers(void) {
+    printf("optimizers against a double-precision reference\n");
+    wk_optim_params a = wk_optim_default_params(WK_OPTIM_ADAMW);
+    a.weight_decay = 0.1f;
+    a.beta2 = 0.95f;
+    run_optim("AdamW, no clipping", a, 1e-2f);
+    a.clip_norm = 0.5f; /* |grad| ~ 4: clipping is active */
+    run_optim("AdamW, clip 0.5", a, 1e-2f);
+    wk_optim_params s = wk_optim_default_params(WK_OPTIM_SGD);
+    run_optim("SGD plain", s, 0.1f);
+    s.momentum = 0.9f;
+    s.dampening = 0.2f;
+    s.weight_decay = 0.05f;
+    s.clip_norm = 1.0f;
+    run_optim("SGD momentum, dampening, wd, clip 1", s, 0.1f);
+    s.dampening = 0.0f;
+    s.nesterov = true;
+    run_optim("SGD Nesterov", s, 0.1f);
+}
+
+static void test_errors(void) {
+    printf("errors\n");
+    wk_ctx *ctx = NULL;
+    wk_ctx_create(NULL, &ctx);
+    wk_tensor *h = wk_new_tensor_1d(ctx, WK_TYPE_F16, 8), *f = wk_new_tensor_1d(ctx, WK_TYPE_F32, 8);
+    wk_optim *o = NULL;
+    wk_optim_params p = wk_optim_default_params(WK_OPTIM_ADAMW);
+    check(wk_optim_create(&p, &h, 1, &o) == WK_ERR_INVALID_ARG && !o, "F16 param refused");
+    p.beta1 = 1.0f;
+    check(wk_optim_create(&p, &f, 1, &o) == WK_ERR_INVALID_ARG, "beta1 = 1 refused");
+    p = wk_optim_default_params(WK_OPTIM_SGD);
+    p.nesterov = true;
+    check(wk_optim_create(&p, &f, 1, &o) == WK_ERR_INVALID_ARG, "Nesterov without momentum refused");
+    p.nesterov = false;
+    wk_graph *g = wk_graph_new(ctx);
+    check(wk_optim_create(&p, &f, 1, &o) == WK_OK && wk_optim_step(o, g, -1.0f, NULL) == WK_ERR_INVALID_ARG,
+          "negative learning rate refused");
+    wk_optim_free(o);
+    wk_ctx_free(ctx);
+
+    wk_llama_train *m = NULL;
+    check(wk_llama_train_create_gguf("/nonexistent/x.gguf", 1, 4, &m) != WK_OK && !m && *wk_last_error(),
+          "missing GGUF: error with a message");
+    const char *junk = "optim_junk.gguf";
+    FILE *fj = fopen(junk, "wb");
+    if (fj) {
+        fputs("GGUF this is not a gguf file at all", fj);
+        fclose(fj);
+    }
+    check(wk_llama_train_create_gguf(junk, 1, 4, &m) != WK_OK && !m, "garbage GGUF refused");
+    remove(junk);
+    wk_llama_hparams hp = {96, 64, 1, 4, 3, 160, 1e-5f, 10000.0f}; /* 4 heads, 3 KV heads */
+    check(wk_llama_train_create(&hp, 1, 4, &m) == WK_ERR_INVALID_ARG && !m, "n_head % n_head_kv != 0 refused");
+    hp.n_head_kv = 2;
+    check(wk_llama_train_create(&hp, 0, 4, &m) == WK_ERR_INVALID_ARG, "batch 0 refused");
+}
+
+static void test_llama_overfit(void) {
+    printf("random llama: initial loss and overfitting one batch\n");
+    const wk_llama_hparams hp = {96, 64, 2, 4, 2, 160, 1e-5f, 10000.0f};
+    enum { B = 2, T = 16 };
+    wk_llama_train *m = NULL;
+    wk_backend *be = NULL;
+    wk_optim *o = NULL;
+    if (wk_llama_train_create(&hp, B, T, &m) != WK_OK || wk_backend_cpu_create(2, &be) != WK_OK) {
+        check(false, wk_last_error());
+        return;
+    }
+    wk_llama_train_init_random(m, 42);
+    int32_t tok[B * T], lab[B * T];
+    tu_seed(3);
+    for (int i = 0; i < B * T; i++) tok[i] = (int32_t)tu_int(0, hp.n_vocab - 1);
+    for (int i = 0; i < B * T; i++) lab[i] = (i + 1) % T ? tok[i + 1] : -1; /* last of each sequence ignored */
+    wk_tensor *params[64];
+    const int np = wk_llama_train_n_params(m);
+    for (int i = 0; i < np && i < 64; i++) params[i] = wk_llama_train_param(m, i);
+    wk_optim_params op = wk_optim_default_params(WK_OPTIM_ADAMW);
+    op.clip_norm = 1.0f;
+    float l0 = NAN, l = NAN;
+    bool ok = np == 1 + 2 * 9 + 2 && wk_optim_create(&op, params, np, &o) == WK_OK;
+    for (int s = 0; s < 30 && ok; s++) {
+        ok = wk_llama_train_compute(m, be, tok, lab, &l) == WK_OK &&
+             wk_optim_step(o, wk_llama_train_graph(m), 3e-3f, NULL) == WK_OK;
+        if (s == 0) l0 = l;
+    }
+    char what[128];
+    snprintf(what, sizeof what, "initial loss %.3f near ln(96) = %.3f", l0, log(96.0));
+    check(ok && fabsf(l0 - (float)log(96.0)) < 1.5f, what);
+    snprintf(what, sizeof what, "loss after 30 AdamW steps %.3f < initial / 2", l);
+    check(ok && l < l0 / 2, what);
+    tok[3] = hp.n_vocab;
+    check(wk_llama_train_compute(m, be, tok, lab, &l) == WK_ERR_INVALID_ARG, "token id >= n_vocab refused");
+    wk_optim_free(o);
+    wk_backend_free(be);
+    wk_llama_train_free(m);
+}
+
+int main(void) {
+    test_schedule();
+    test_optimizers();
+    test_errors();
+    test_llama_overfit();
+    printf(fails ? "FAIL: %d checks\n" : "OK\n", fails);
+    return fails ? 1 : 0;
+}
