@@ -247,7 +247,9 @@ static void test_rope(void) {
 
 /* ---- FLASH_ATTN ---------------------------------------------------------------------- */
 
-typedef enum { MASK_NONE, MASK_CAUSAL, MASK_RANDOM } mask_kind;
+/* MASK_UNUSED: causal over the first n_kv - 40 cells, the rest masked for every query and
+ * filled with NaN in K and V (unwritten cache cells): they must not reach the output */
+typedef enum { MASK_NONE, MASK_CAUSAL, MASK_RANDOM, MASK_UNUSED } mask_kind;
 
 typedef struct {
     const char *name;
@@ -268,11 +270,19 @@ static const fa_case k_fa_cases[] = {
     {"decode softcap Dv>D", 3, 17, 1, 5, 4, 4, WK_TYPE_F32, WK_TYPE_F32, MASK_RANDOM, WK_TYPE_F32, 30.0f, 0},
     {"tiny", 1, 1, 1, 1, 1, 1, WK_TYPE_F32, WK_TYPE_F32, MASK_NONE, WK_TYPE_F32, 0, 0},
     {"f16 subnormal kv", 64, 64, 2, 40, 4, 2, WK_TYPE_F16, WK_TYPE_F16, MASK_CAUSAL, WK_TYPE_F32, 0, 4e-5},
+    /* several 64-key blocks and query blocks (causal: whole blocks skipped), Dv with a column tail */
+    {"prefill blocks f16 Dv80", 64, 80, 70, 150, 8, 2, WK_TYPE_F16, WK_TYPE_F16, MASK_CAUSAL, WK_TYPE_F16, 0, 0},
+    {"gemma-like D256 mqa", 256, 256, 6, 6, 4, 1, WK_TYPE_F16, WK_TYPE_F16, MASK_CAUSAL, WK_TYPE_F32, 0, 0},
+    {"unused cells NaN", 64, 64, 5, 100, 4, 2, WK_TYPE_F16, WK_TYPE_F16, MASK_UNUSED, WK_TYPE_F16, 0, 0},
+    {"long decode Dv72", 64, 72, 1, 300, 4, 1, WK_TYPE_F32, WK_TYPE_F16, MASK_RANDOM, WK_TYPE_F32, 0, 0},
 };
 
-/* Tolerance: the kernel keeps scores, weights and the accumulator in double and rounds
- * once to f32 at the end; outputs are convex combinations of v in [-1, 1], so 1e-6
- * absolute + 1e-6 relative is a few ulp. */
+/* Tolerance: the kernel works in f32. A score is a dot product of D <= 129 terms |q k| <=
+ * 2.25, rounding errors of about u = 6e-8 per step growing like sqrt(D) (random signs; the
+ * vector sets sum in 8-16 lanes, shorter chains still), times scale <= 0.58: about 1e-7 in
+ * a score, which moves the output by at most that times max|v - out| <= 2. Weights carry
+ * exp's error (<= 4e-7 relative, below) and the value sum ~sqrt(n_kv) u relative. Observed
+ * worst case 2.5e-7 (scalar set), so 1e-6 absolute + 1e-6 relative keeps a 4x margin. */
 static void test_flash_attn(void) {
     printf("flash_attn\n");
     for (size_t ci = 0; ci < sizeof k_fa_cases / sizeof k_fa_cases[0]; ci++)
@@ -296,11 +306,19 @@ static void test_flash_attn(void) {
                         double m = tu_get(mask, j, i1, 0, 0);
                         if (fc->mask == MASK_CAUSAL) /* query i1 sits at position n_kv - n_q + i1 */
                             m = j <= fc->n_kv - fc->n_q + i1 ? 0 : -INFINITY;
+                        else if (fc->mask == MASK_UNUSED)
+                            m = j <= fc->n_kv - 40 - fc->n_q + i1 ? 0 : -INFINITY;
                         else if (tu_int(0, 3) == 0 || (i1 == 1 && fc->n_q > 1)) /* row 1 fully masked */
                             m = -INFINITY;
                         tu_set(mask, j, i1, 0, 0, m);
                     }
             }
+            if (fc->mask == MASK_UNUSED)
+                for (int64_t h = 0; h < fc->n_head_kv; h++)
+                    for (int64_t j = fc->n_kv - 40; j < fc->n_kv; j++) {
+                        for (int64_t i = 0; i < fc->D; i++) tu_set(k, i, j, h, 0, NAN);
+                        for (int64_t i = 0; i < fc->Dv; i++) tu_set(v, i, j, h, 0, NAN);
+                    }
             const float scale = (float)(1.0 / sqrt((double)fc->D));
             wk_tensor *out = wk_flash_attn(ctx, q, k, v, mask, scale, fc->softcap);
 
@@ -312,6 +330,8 @@ static void test_flash_attn(void) {
                     const int64_t hk = h / (fc->n_head / fc->n_head_kv);
                     double max = -INFINITY, sum = 0;
                     for (int64_t j = 0; j < fc->n_kv; j++) {
+                        s[j] = -INFINITY;
+                        if (mask && tu_get(mask, j, iq, 0, 0) == -INFINITY) continue; /* never read */
                         double d = 0;
                         for (int64_t i = 0; i < fc->D; i++) d += tu_get(q, i, iq, h, 0) * tu_get(k, i, j, hk, 0);
                         d *= (double)scale;
@@ -323,6 +343,7 @@ static void test_flash_attn(void) {
                     if (max == -INFINITY) continue;                  /* all masked: zeros */
                     for (int64_t j = 0; j < fc->n_kv; j++) sum += exp(s[j] - max);
                     for (int64_t j = 0; j < fc->n_kv; j++) {
+                        if (s[j] == -INFINITY) continue;
                         double w = exp(s[j] - max) / sum;
                         for (int64_t i = 0; i < fc->Dv; i++) o[i] += w * tu_get(v, i, j, hk, 0);
                     }
@@ -338,7 +359,7 @@ static void test_flash_attn(void) {
 
 /* FLASH_ATTN over a q8_0 K/V cache: K and V are quantized with the reference quantizer and
  * the f64 reference reads their dequantized values, so the only difference left is the
- * kernel's summation order: same 1e-6 tolerance as the f32/f16 cases. GQA, causal mask. */
+ * kernel's f32 arithmetic: same 1e-6 tolerance as the f32/f16 cases. GQA, causal mask. */
 static void test_flash_attn_q8_0(void) {
     const int64_t D = 64, Dv = 32, n_q = 3, n_kv = 21, n_head = 4, n_head_kv = 2;
     for (int L = 0; L < TU_N_LAYOUTS; L++) {
@@ -392,6 +413,85 @@ static void test_flash_attn_q8_0(void) {
         free(s);
         wk_ctx_free(ctx);
     }
+}
+
+/* ---- attention kernels of the ISA set (isa.h) ------------------------------------------ */
+
+/* wsum_f32/f16 against the scalar set: both sum nk + 1 terms in f32 in different orders, so
+ * each is within (nk + 1) u of the exact sum of |terms| (u = 2^-24): the bound is twice that.
+ * exp_sum against exp in double: 4e-7 relative per value (Cephes' polynomial is about 2 ulp,
+ * libm's expf under 1), below 2^-126 an absolute 2e-38 (flushed to 0); the sum adds n u. */
+static void test_attn_kernels(void) {
+    const wk_isa *isa = wk_cpu_isa_current(), *ref = &wk_cpu_isa_scalar;
+    printf("attention kernels\n");
+    const int ns[] = {1, 7, 8, 16, 17, 33, 64, 80}, nrs[] = {1, 3, 4, 5, 9}, nks[] = {1, 5, 64};
+    for (int in = 0; in < 8; in++)
+        for (int ir = 0; ir < 5; ir++)
+            for (int ik = 0; ik < 3; ik++)
+                for (int f16 = 0; f16 < 2; f16++) {
+                    const int n = ns[in], nr = nrs[ir], nk = nks[ik];
+                    const size_t ldw = (size_t)nk + 3, ldx = (size_t)n + 5, ldy = (size_t)n + 2;
+                    float *w = malloc(nr * ldw * sizeof *w), *x = malloc(nk * ldx * sizeof *x);
+                    float *y = malloc(nr * ldy * sizeof *y), *yr = malloc(nr * ldy * sizeof *yr);
+                    uint16_t *xh = malloc(nk * ldx * sizeof *xh);
+                    if (!w || !x || !y || !yr || !xh) { fprintf(stderr, "out of memory\n"); exit(2); }
+                    for (size_t i = 0; i < nr * ldw; i++) w[i] = (float)tu_uniform(0, 1);
+                    for (size_t i = 0; i < nk * ldx; i++) {
+                        xh[i] = wk_fp32_to_fp16((float)tu_uniform(-1, 1));
+                        x[i] = f16 ? wk_fp16_to_fp32(xh[i]) : (float)tu_uniform(-1, 1);
+                    }
+                    for (size_t i = 0; i < nr * ldy; i++) y[i] = yr[i] = (float)tu_uniform(-1, 1);
+                    if (f16) {
+                        isa->wsum_f16(n, nr, nk, w, ldw, xh, ldx, y, ldy);
+                        ref->wsum_f16(n, nr, nk, w, ldw, xh, ldx, yr, ldy);
+                    } else {
+                        isa->wsum_f32(n, nr, nk, w, ldw, x, ldx, y, ldy);
+                        ref->wsum_f32(n, nr, nk, w, ldw, x, ldx, yr, ldy);
+                    }
+                    int bad = 0;
+                    for (int r = 0; r < nr; r++)
+                        for (int i = 0; i < n; i++) {
+                            double mag = 1; /* |initial y| <= 1 */
+                            for (int j = 0; j < nk; j++) mag += fabs((double)w[r * ldw + j] * x[j * ldx + i]);
+                            const double d = fabs((double)y[r * ldy + i] - yr[r * ldy + i]);
+                            if (!(d <= 2.0 * (nk + 1) * 0x1p-24 * mag)) bad++;
+                        }
+                    for (int r = 0; r < nr; r++) /* padding between rows untouched */
+                        for (size_t i = (size_t)n; i < ldy; i++)
+                            if (y[r * ldy + i] != yr[r * ldy + i]) bad++;
+                    if (bad) {
+                        printf("  wsum_%s n=%d nr=%d nk=%d: %d bad  FAIL\n", f16 ? "f16" : "f32", n, nr, nk, bad);
+                        fails++;
+                    }
+                    free(w), free(x), free(y), free(yr), free(xh);
+                }
+    double worst = 0;
+    for (int in = 0; in < 8; in++)
+        for (int rep = 0; rep < 20; rep++) {
+            const int n = ns[in];
+            float x[80], y[80];
+            const float m = (float)tu_uniform(-5, 5);
+            for (int i = 0; i < n; i++) {
+                const int kind = (int)tu_int(0, 9);
+                x[i] = kind == 0 ? -INFINITY : kind == 1 ? m : m - (float)tu_uniform(0, kind == 2 ? 100 : 20);
+            }
+            const float sum = isa->exp_sum(n, x, m, y);
+            double exact = 0;
+            int bad = 0;
+            for (int i = 0; i < n; i++) {
+                const double e = exp((double)(x[i] - m)); /* the difference as the kernel rounds it */
+                exact += e;
+                const double d = fabs(y[i] - e);
+                if (e > 0x1p-126 && d / e > worst) worst = d / e;
+                if (!(d <= 4e-7 * e || (e < 0x1p-126 && d <= 2e-38))) bad++;
+            }
+            if (!(fabs(sum - exact) <= (4e-7 + n * 0x1p-24) * exact)) bad++;
+            if (bad) {
+                printf("  exp_sum n=%d m=%g: %d bad  FAIL\n", n, m, bad);
+                fails++;
+            }
+        }
+    printf("  exp_sum worst relative error %.3g (bound 4e-7)\n", worst);
 }
 
 /* ---- CROSS_ENTROPY ------------------------------------------------------------------- */
@@ -505,6 +605,7 @@ int main(void) {
         test_norms();
         test_soft_max();
         test_rope();
+        test_attn_kernels();
         test_flash_attn();
         test_flash_attn_q8_0();
         test_cross_entropy();

@@ -1,14 +1,86 @@
 /* cpu.c — the CPU backend: one OpenMP parallel region per graph (split); every thread
  * walks the nodes, computes its share of each, and waits at a barrier before the next.
- * Views compute nothing and need no barrier. Scratch memory is sized once per split. */
+ * Views compute nothing and need no barrier. Scratch memory is sized once per split.
+ * The per-node barrier is our own: it spins briefly (the quiet case, where threads arrive
+ * microseconds apart) and then sleeps on a futex (Linux) or yields, so a thread that
+ * the OS descheduled does not leave its partners burning the CPU it needs. */
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #ifdef _OPENMP
 #include <omp.h>
 #endif
+#if defined(__linux__)
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#else
+#include <sched.h>
+#endif
 
 #include "../backend.h"
 #include "cpu_internal.h"
+
+/* ---- barrier ---- */
+
+typedef struct {
+    atomic_uint arrived;  /* threads at the barrier in this generation */
+    atomic_uint gen;      /* bumped by the last arrival, releasing the others */
+    atomic_uint sleepers; /* threads blocked in the futex, so the last one knows to wake them */
+    unsigned n;
+} barrier_t;
+
+/* Checks of gen before a waiter sleeps: with a pause each (~18 ns on current x86) about
+ * 20 us, several times the usual imbalance at a node. Longer spins measured worse on a
+ * loaded 2-core machine (tg with 4000: ~8-11 t/s, 100-500: ~14-26 t/s): a descheduled
+ * partner is gone for a scheduler slice, and every spin then is CPU taken from it. */
+#define BARRIER_SPIN 1000
+
+static inline void cpu_relax(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#elif defined(__aarch64__)
+    __asm__ __volatile__("yield");
+#endif
+}
+
+static void gen_wait(atomic_uint *gen, unsigned g) {
+#if defined(__linux__)
+    syscall(SYS_futex, (unsigned *)gen, FUTEX_WAIT_PRIVATE, g, NULL, NULL, 0); /* returns at once if gen != g */
+#else
+    (void)gen, (void)g;
+    sched_yield();
+#endif
+}
+
+static void gen_wake(atomic_uint *gen) {
+#if defined(__linux__)
+    syscall(SYS_futex, (unsigned *)gen, FUTEX_WAKE_PRIVATE, 0x7fffffff, NULL, NULL, 0);
+#else
+    (void)gen;
+#endif
+}
+
+static void barrier_wait(barrier_t *b) {
+    const unsigned g = atomic_load_explicit(&b->gen, memory_order_acquire);
+    /* acq_rel: the last arrival sees every thread's writes and passes them on through gen */
+    if (atomic_fetch_add_explicit(&b->arrived, 1, memory_order_acq_rel) == b->n - 1) {
+        atomic_store_explicit(&b->arrived, 0, memory_order_relaxed);
+        atomic_fetch_add(&b->gen, 1); /* seq_cst with the sleepers check below: no lost wake */
+        if (atomic_load(&b->sleepers)) gen_wake(&b->gen);
+        return;
+    }
+    for (int i = 0; i < BARRIER_SPIN; i++) {
+        if (atomic_load_explicit(&b->gen, memory_order_acquire) != g) return;
+        cpu_relax();
+    }
+    atomic_fetch_add(&b->sleepers, 1);
+    while (atomic_load(&b->gen) == g) gen_wait(&b->gen, g);
+    atomic_fetch_sub(&b->sleepers, 1);
+}
+
+/* the barrier of the region this thread is in (set at the region's start) */
+static _Thread_local barrier_t *t_barrier;
 
 typedef void (*kernel_fn)(const wk_cpu_params *p, wk_tensor *dst);
 
@@ -25,9 +97,7 @@ typedef struct {
 } cpu_impl;
 
 void wk_cpu_barrier(const wk_cpu_params *p) {
-    if (p->nth > 1) {
-#pragma omp barrier
-    }
+    if (p->nth > 1) barrier_wait(t_barrier);
 }
 
 void wk_cpu_NONE(const wk_cpu_params *p, wk_tensor *dst) { (void)p; (void)dst; }
@@ -81,6 +151,7 @@ static wk_status cpu_compute(wk_backend *be, wk_graph *g, int first, int last) {
     }
     const wk_isa *isa = wk_cpu_isa_current();
     char *work = c->work;
+    barrier_t bar = {0};
 #pragma omp parallel num_threads(nth)
     {
         wk_cpu_params p;
@@ -91,6 +162,9 @@ static wk_status cpu_compute(wk_backend *be, wk_graph *g, int first, int last) {
         p.ith = 0;
         p.nth = 1;
 #endif
+        if (p.ith == 0) bar.n = (unsigned)p.nth; /* the team may be smaller than asked */
+        t_barrier = &bar;
+#pragma omp barrier
         p.shared = work;
         p.shared_size = shared;
         p.scratch = work + shared + scratch * (size_t)p.ith;

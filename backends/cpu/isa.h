@@ -29,6 +29,18 @@ typedef void (*wk_gemm_bf16_fn)(int64_t k, int m, int n, const uint16_t *a, size
 typedef void (*wk_qgemm_fn)(int64_t k, int m, int n, const void *a, size_t lda, const void *b, size_t ldb,
                             float *c, size_t ldc);
 
+/* An attention value tile: y[r*ldy + i] += sum over j < nk of w[r*ldw + j] * x[j*ldx + i],
+ * for r < nr, i < n: the softmax weights of nr query rows times a block of nk value rows.
+ * Strides in elements; f16 values are widened exactly; f32 products and sums, any order. */
+typedef void (*wk_wsum_f32_fn)(int64_t n, int nr, int nk, const float *w, size_t ldw, const float *x, size_t ldx,
+                               float *y, size_t ldy);
+typedef void (*wk_wsum_f16_fn)(int64_t n, int nr, int nk, const float *w, size_t ldw, const uint16_t *x,
+                               size_t ldx, float *y, size_t ldy);
+/* y[i] = exp(x[i] - m) for i < n (y may alias x), returning the f32 sum of the y[i]. m is
+ * finite and x[i] <= m or -inf (giving 0). The scalar set uses expf; vector sets may use a
+ * polynomial within 4e-7 relative error (tests/test_ops_nn.c checks the bound). */
+typedef float (*wk_exp_sum_fn)(int64_t n, const float *x, float m, float *y);
+
 typedef struct {
     const char *name;
     wk_gemm_f32_fn gemm_f32;
@@ -39,6 +51,10 @@ typedef struct {
     /* by weight type; a NULL entry in a set's definition is filled from the scalar set
      * when the set is chosen, so every quantized type always has a kernel */
     wk_qgemm_fn qgemm[WK_TYPE_COUNT];
+    /* attention (ops/attention.c); a NULL entry means the scalar set's is used */
+    wk_wsum_f32_fn wsum_f32;
+    wk_wsum_f16_fn wsum_f16;
+    wk_exp_sum_fn exp_sum;
 } wk_isa;
 
 extern const wk_isa wk_cpu_isa_scalar;

@@ -1,5 +1,7 @@
 /* scalar.c — the scalar kernel set: the specification every SIMD set is tested against.
  * Plain loops, f32 accumulation in element order. */
+#include <math.h>
+
 #include "../../src/core/types.h"
 #include "../../src/quant/quant.h"
 #include "isa.h"
@@ -42,12 +44,43 @@ static void f32_to_bf16(int64_t n, const float *x, uint16_t *y) {
     for (int64_t i = 0; i < n; i++) y[i] = wk_fp32_to_bf16(x[i]);
 }
 
+/* attention value tile and softmax exponentials (isa.h): element order, libm expf */
+static void wsum_f32(int64_t n, int nr, int nk, const float *w, size_t ldw, const float *x, size_t ldx, float *y,
+                     size_t ldy) {
+    for (int r = 0; r < nr; r++)
+        for (int j = 0; j < nk; j++) {
+            const float wj = w[(size_t)r * ldw + j];
+            for (int64_t i = 0; i < n; i++) y[(size_t)r * ldy + i] += wj * x[(size_t)j * ldx + i];
+        }
+}
+
+static void wsum_f16(int64_t n, int nr, int nk, const float *w, size_t ldw, const uint16_t *x, size_t ldx, float *y,
+                     size_t ldy) {
+    for (int r = 0; r < nr; r++)
+        for (int j = 0; j < nk; j++) {
+            const float wj = w[(size_t)r * ldw + j];
+            for (int64_t i = 0; i < n; i++) y[(size_t)r * ldy + i] += wj * wk_fp16_to_fp32(x[(size_t)j * ldx + i]);
+        }
+}
+
+static float exp_sum(int64_t n, const float *x, float m, float *y) {
+    float s = 0.0f;
+    for (int64_t i = 0; i < n; i++) {
+        y[i] = expf(x[i] - m);
+        s += y[i];
+    }
+    return s;
+}
+
 const wk_isa wk_cpu_isa_scalar = {
     .name = "scalar",
     .gemm_f32 = gemm_f32,
     .gemm_f16 = gemm_f16,
     .gemm_bf16 = gemm_bf16,
     .f32_to_bf16 = f32_to_bf16,
+    .wsum_f32 = wsum_f32,
+    .wsum_f16 = wsum_f16,
+    .exp_sum = exp_sum,
 };
 
 /* ---- quantized tiles: the reference row dot product per (i, j) ---- */

@@ -1,6 +1,9 @@
 /* work.c — scratch memory each op needs: shared (all threads) and per thread. */
 #include "cpu_internal.h"
 
+/* attention.c: per-thread bytes for its rows, blocks and widened K/V (independent of nth) */
+size_t wk_cpu_flash_attn_scratch(const wk_tensor *node);
+
 size_t wk_cpu_shared_size(const wk_tensor *node, int nth) {
     switch (node->op) {
     case WK_OP_MUL_MAT:
@@ -21,15 +24,7 @@ size_t wk_cpu_scratch_size(const wk_tensor *node, int nth) {
     switch (node->op) {
     case WK_OP_SOFT_MAX: return (size_t)a->ne[0] * sizeof(float);
     case WK_OP_ROPE: return (size_t)a->ne[0] * sizeof(float);
-    case WK_OP_FLASH_ATTN: {
-        const wk_tensor *q = node->src[0], *k = node->src[1], *v = node->src[2];
-        /* per item of up to a GQA group of hs heads (attention.c): hs accumulators (Dv
-         * doubles) and (m, l) pairs, hs query rows (D floats), one widened K and V row;
-         * sized for a whole group since the region may run with fewer threads than asked */
-        const size_t hs = (size_t)(q->ne[2] / k->ne[2]);
-        return hs * ((size_t)v->ne[0] + 2) * sizeof(double) +
-               (hs * (size_t)q->ne[0] + (size_t)q->ne[0] + (size_t)v->ne[0]) * sizeof(float);
-    }
+    case WK_OP_FLASH_ATTN: return wk_cpu_flash_attn_scratch(node); /* layout in attention.c */
     default: return 0;
     }
 }

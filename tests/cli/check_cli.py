@@ -54,13 +54,16 @@ def errors(cmd, extra):
 
 if CASE == "chat":
     model = smollm2()
-    convo = "What is the capital of France?\n/reset\nWhat is the capital of Germany?\n"
+    # SmolLM2-135M Q4_1 is a small model on 8-bit activations: for some questions its first
+    # token is a near tie (e.g. France: "The" 25.33 vs "L'" 25.24 in the f64 reference) that
+    # activation rounding may flip into a French answer; these two have clear margins
+    convo = "What is the capital of Germany?\n/reset\nWhat is the capital of Japan?\n"
     p = run(["chat", "-m", model, "--temp", "0", "-n", "48", "-c", "1024"], stdin=convo)
     print(p.stdout)
     expect(p.returncode == 0, "chat exits 0 at end of input", p)
     replies = [l for l in p.stdout.splitlines() if l.strip()]
-    expect(any("Paris" in l for l in replies), "first answer names Paris", p)
-    expect(any("Berlin" in l for l in replies), "answer after /reset names Berlin", p)
+    expect(any("Berlin" in l for l in replies), "first answer names Berlin", p)
+    expect(any("Tokyo" in l for l in replies), "answer after /reset names Tokyo", p)
     expect("conversation cleared" in p.stderr, "/reset acknowledged on stderr", p)
     # the second turn's prompt holds the first turn and its reply, and the cache computed
     # for the first turn is reused (WICK_CHAT_DEBUG prints each rendered prompt)

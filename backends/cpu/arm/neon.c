@@ -4,6 +4,7 @@
  * rounding in vectors. Everything here is base armv8-a; the quantized tiles live in
  * neon_quant.c, and the SDOT variants are swapped in by isa.c when the CPU has them. */
 #include <arm_neon.h>
+#include <math.h>
 #if defined(__linux__)
 #include <sys/auxv.h>
 #endif
@@ -58,6 +59,71 @@ static void f32_to_bf16(int64_t n, const float *x, uint16_t *y) {
     for (; i < n; i++) y[i] = wk_fp32_to_bf16(x[i]);
 }
 
+/* ---- attention: value tile and softmax exponentials (isa.h) ---- */
+
+/* plain NEON: 4 columns of one row at a time, accumulator in a register over the nk rows */
+#define DEFINE_WSUM(NAME, TX, LDX, ONEX)                                                             \
+    static void NAME(int64_t n, int nr, int nk, const float *w, size_t ldw, const TX *x, size_t ldx, float *y, \
+                     size_t ldy) {                                                                   \
+        int64_t i = 0;                                                                               \
+        for (; i + 4 <= n; i += 4)                                                                   \
+            for (int r = 0; r < nr; r++) {                                                           \
+                float32x4_t acc = vld1q_f32(y + (size_t)r * ldy + i);                                \
+                for (int j = 0; j < nk; j++)                                                         \
+                    acc = vfmaq_n_f32(acc, LDX(x + (size_t)j * ldx + i, 0), w[(size_t)r * ldw + j]); \
+                vst1q_f32(y + (size_t)r * ldy + i, acc);                                             \
+            }                                                                                        \
+        for (int r = 0; r < nr; r++) /* column tail */                                              \
+            for (int j = 0; j < nk; j++)                                                             \
+                for (int64_t t = i; t < n; t++)                                                      \
+                    y[(size_t)r * ldy + t] += w[(size_t)r * ldw + j] * ONEX(x + (size_t)j * ldx + t); \
+    }
+DEFINE_WSUM(wsum_f32, float, ld_f32, one_f32)
+DEFINE_WSUM(wsum_f16, uint16_t, ld_f16, one_f16)
+
+/* exp(x) for x <= 88 (x below ln 2^-126 = -87.3365, -inf included, gives 0): x = n ln2 + r with |r| <= ln2/2,
+ * e^r from Cephes' expf polynomial (about 2 ulp), times 2^n built in the exponent field;
+ * the same steps as x86/avx2.c's exp8 */
+INLINE float32x4_t exp4(float32x4_t x) {
+    const float32x4_t lo = vdupq_n_f32(-87.33655f);
+    const uint32x4_t ok = vcgeq_f32(x, lo);
+    x = vminq_f32(vmaxq_f32(x, lo), vdupq_n_f32(88.0f));
+    const int32x4_t ni = vcvtnq_s32_f32(vmulq_n_f32(x, 1.44269504089f));
+    const float32x4_t n = vcvtq_f32_s32(ni);
+    float32x4_t r = vfmsq_n_f32(x, n, 0.693359375f);
+    r = vfmsq_n_f32(r, n, -2.12194440e-4f);
+    float32x4_t p = vdupq_n_f32(1.9875691500e-4f);
+    p = vfmaq_f32(vdupq_n_f32(1.3981999507e-3f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(8.3334519073e-3f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(4.1665795894e-2f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(1.6666665459e-1f), p, r);
+    p = vfmaq_f32(vdupq_n_f32(5.0000001201e-1f), p, r);
+    p = vfmaq_f32(vaddq_f32(r, vdupq_n_f32(1.0f)), p, vmulq_f32(r, r));
+    const int32x4_t e = vshlq_n_s32(vaddq_s32(ni, vdupq_n_s32(127)), 23);
+    const float32x4_t v = vmulq_f32(p, vreinterpretq_f32_s32(e));
+    return vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(v), ok));
+}
+
+static float exp_sum(int64_t n, const float *x, float m, float *y) {
+    const float32x4_t mv = vdupq_n_f32(m);
+    float32x4_t s = vdupq_n_f32(0.0f);
+    int64_t i = 0;
+    for (; i + 4 <= n; i += 4) {
+        const float32x4_t e = exp4(vsubq_f32(vld1q_f32(x + i), mv));
+        vst1q_f32(y + i, e);
+        s = vaddq_f32(s, e);
+    }
+    if (i < n) { /* tail through a padded copy: the same polynomial for every element */
+        float buf[4];
+        for (int t = 0; t < 4; t++) buf[t] = i + t < n ? x[i + t] - m : -INFINITY;
+        const float32x4_t e = exp4(vld1q_f32(buf));
+        vst1q_f32(buf, e);
+        s = vaddq_f32(s, e);
+        for (int t = 0; i + t < n; t++) y[i + t] = buf[t];
+    }
+    return vaddvq_f32(s);
+}
+
 bool wk_neon_has_dotprod(void) {
 #if defined(__linux__)
 #ifndef HWCAP_ASIMDDP
@@ -76,5 +142,8 @@ const wk_isa wk_cpu_isa_neon = {
     .gemm_f16 = gemm_f16,
     .gemm_bf16 = gemm_bf16,
     .f32_to_bf16 = f32_to_bf16,
+    .wsum_f32 = wsum_f32,
+    .wsum_f16 = wsum_f16,
+    .exp_sum = exp_sum,
     .qgemm = {WK_NEON_QTYPES(WK_NEON_ENTRY)},
 };

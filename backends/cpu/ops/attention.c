@@ -1,11 +1,13 @@
 /* attention.c — FLASH_ATTN: softmax(q k^T * scale [softcapped] + mask) v in one pass over
  * the keys with an online softmax (running max m and sum l; the accumulator is rescaled
  * by exp(m_old - m_new) when the max grows), so no n_kv-sized score buffer is needed.
- * K and V may be f32, f16 or q8_0 (a quantized KV cache). A work item is one query and a
- * run of the query heads that share a KV head (GQA): each key's K and V rows are widened
- * to f32 once per item and reused by every head of the run; scores, weights and the
- * accumulators stay in double. Runs are split finer when there are few items (decode),
- * so every thread gets work. */
+ * K and V may be f32, f16 or q8_0 (a quantized KV cache). A work item is a run of queries
+ * times a run of the query heads that share a KV head (GQA); its rows (query, head) walk
+ * the keys in blocks: the block's scores for all rows are one gemm tile (isa gemm_f16/f32,
+ * the K block stays in cache across the rows), the weights come from the set's exp_sum and
+ * the value update is one wsum tile, all in f32. q8_0 or strided K/V blocks are widened to
+ * f32 first. Runs are split finer when there are few items (decode), so every thread gets
+ * work; items are dealt round-robin so causal prefill (later queries see more keys) balances. */
 #include <math.h>
 #include <string.h>
 
@@ -47,28 +49,74 @@ static void row_f32(wk_type t, const char *x, size_t nb0, float *y, int64_t n) {
     }
 }
 
-/* dot product in double; four partial sums so the loop need not be strictly serial */
-static double dot_f64(const float *a, const float *b, int64_t n) {
-    double s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-    int64_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        s0 += (double)a[i] * b[i];
-        s1 += (double)a[i + 1] * b[i + 1];
-        s2 += (double)a[i + 2] * b[i + 2];
-        s3 += (double)a[i + 3] * b[i + 3];
-    }
-    for (; i < n; i++) s0 += (double)a[i] * b[i];
-    return (s0 + s1) + (s2 + s3);
+#define KV_BLOCK 64 /* keys per block: a 64 x D f16 K block stays in L1 across the rows */
+#define MAX_ROWS 64 /* (query, head) rows per work item */
+
+/* Queries per item when there are many (prefill): enough rows to reuse each K/V block. */
+static int64_t max_queries(int64_t n_q, int64_t group) {
+    int64_t b = MAX_ROWS / group;
+    if (b < 1) b = 1;
+    return b < n_q ? b : n_q;
 }
 
-/* Heads per work item: the whole GQA group, unless that leaves fewer than 4 items per
- * thread (work.c sizes the scratch for a whole group). */
-static int64_t heads_per_item(int64_t n_q, int64_t n_head, int64_t n_head_kv, int nth) {
-    const int64_t group = n_head / n_head_kv, items = n_q * n_head_kv;
+/* Queries (qb) and heads (hs) per item: fewer of each while that leaves under 4 items per
+ * thread. Never more than max_queries() x group rows, which the scratch is sized for. */
+static void item_shape(int64_t n_q, int64_t group, int64_t n_head_kv, int nth, int64_t *qb, int64_t *hs) {
+    const int64_t want = 4 * (int64_t)nth;
+    int64_t b = max_queries(n_q, group);
+    while (b > 1 && (n_q + b - 1) / b * n_head_kv < want) b = (b + 1) / 2;
     int64_t n_sub = 1;
-    if (items < 4 * (int64_t)nth) n_sub = (4 * (int64_t)nth + items - 1) / items;
+    const int64_t items = (n_q + b - 1) / b * n_head_kv;
+    if (b == 1 && items < want) n_sub = (want + items - 1) / items;
     if (n_sub > group) n_sub = group;
-    return (group + n_sub - 1) / n_sub;
+    *qb = b;
+    *hs = (group + n_sub - 1) / n_sub;
+}
+
+/* Per-thread scratch in floats (work.c asks through wk_cpu_flash_attn_scratch). */
+typedef struct {
+    size_t acc, ml, q, s, mask, k, v, total;
+} fa_layout;
+
+static fa_layout layout(const wk_tensor *dst) {
+    const wk_tensor *q = dst->src[0], *k = dst->src[1], *v = dst->src[2];
+    const size_t D = (size_t)q->ne[0], Dv = (size_t)v->ne[0], group = (size_t)(q->ne[2] / k->ne[2]);
+    const size_t qb = (size_t)max_queries(q->ne[1], (int64_t)group), rows = qb * group;
+    fa_layout L;
+    L.acc = 0;                           /* rows x Dv accumulators */
+    L.ml = L.acc + rows * Dv;            /* rows (m, l) pairs */
+    L.q = L.ml + 2 * rows;               /* rows x D query rows */
+    L.s = L.q + rows * D;                /* rows x KV_BLOCK scores, then weights */
+    L.mask = L.s + rows * KV_BLOCK;      /* qb x KV_BLOCK mask values */
+    L.k = L.mask + qb * KV_BLOCK;        /* KV_BLOCK x D widened keys */
+    L.v = L.k + (size_t)KV_BLOCK * D;    /* KV_BLOCK x Dv widened values */
+    L.total = L.v + (size_t)KV_BLOCK * Dv;
+    return L;
+}
+
+size_t wk_cpu_flash_attn_scratch(const wk_tensor *dst) { return layout(dst).total * sizeof(float); }
+
+/* A block of nk rows of K or V (ne[0] elements each) as something the tiles take: the
+ * rows in place when they are f16/f32 with unit element stride (*ld in elements), otherwise
+ * widened into buf (ld = n). Returns true for f16 rows. */
+static bool kv_block(const wk_tensor *x, int64_t j0, int nk, int64_t hk, float *buf, const void **rows,
+                     size_t *ld) {
+    const char *base = (const char *)x->data + j0 * x->nb[1] + hk * x->nb[2];
+    const int64_t n = x->ne[0];
+    if (x->type == WK_TYPE_F16 && x->nb[0] == 2 && x->nb[1] % 2 == 0 && x->nb[2] % 2 == 0) {
+        *rows = base;
+        *ld = x->nb[1] / 2;
+        return true;
+    }
+    if (x->type == WK_TYPE_F32 && x->nb[0] == 4 && x->nb[1] % 4 == 0 && x->nb[2] % 4 == 0) {
+        *rows = base;
+        *ld = x->nb[1] / 4;
+        return false;
+    }
+    for (int j = 0; j < nk; j++) row_f32(x->type, base + j * x->nb[1], x->nb[0], buf + j * n, n);
+    *rows = buf;
+    *ld = (size_t)n;
+    return false;
 }
 
 void wk_cpu_FLASH_ATTN(const wk_cpu_params *p, wk_tensor *dst) {
@@ -77,60 +125,103 @@ void wk_cpu_FLASH_ATTN(const wk_cpu_params *p, wk_tensor *dst) {
     const int64_t Dv = v->ne[0], n_kv = k->ne[1], n_head_kv = k->ne[2];
     const int64_t group = n_head / n_head_kv; /* query heads per kv head (GQA) */
     const float scale = wk_param_f32(dst, 0), softcap = wk_param_f32(dst, 1);
-    const int64_t hs = heads_per_item(n_q, n_head, n_head_kv, p->nth);
-    const int64_t n_sub = (group + hs - 1) / hs;
+    const wk_isa *isa = p->isa, *ref = &wk_cpu_isa_scalar;
+    const wk_wsum_f32_fn wsum_f32 = isa->wsum_f32 ? isa->wsum_f32 : ref->wsum_f32;
+    const wk_wsum_f16_fn wsum_f16 = isa->wsum_f16 ? isa->wsum_f16 : ref->wsum_f16;
+    const wk_exp_sum_fn exp_sum = isa->exp_sum ? isa->exp_sum : ref->exp_sum;
+    int64_t qb, hs;
+    item_shape(n_q, group, n_head_kv, p->nth, &qb, &hs);
+    const int64_t n_sub = (group + hs - 1) / hs, n_qblk = (n_q + qb - 1) / qb;
 
-    /* scratch (work.c): hs accumulators of Dv doubles, hs (m, l) pairs, then hs query rows
-     * of D floats and one widened K row (D) and V row (Dv) */
-    double *acc = p->scratch, *ml = acc + hs * Dv;
-    float *qrow = (float *)(ml + 2 * hs), *kf = qrow + hs * D, *vf = kf + D;
+    const fa_layout L = layout(dst);
+    float *scr = p->scratch;
+    float *acc = scr + L.acc, *ml = scr + L.ml, *qrow = scr + L.q, *sc = scr + L.s, *mb = scr + L.mask;
+    float *kbuf = scr + L.k, *vbuf = scr + L.v;
 
-    int64_t lo, hi;
-    wk_cpu_range(n_q * n_head_kv * n_sub, p, &lo, &hi);
-    for (int64_t it = lo; it < hi; it++) {
-        const int64_t isub = it % n_sub, hk = (it / n_sub) % n_head_kv, iq = it / (n_sub * n_head_kv);
+    for (int64_t it = p->ith; it < n_qblk * n_head_kv * n_sub; it += p->nth) {
+        const int64_t isub = it % n_sub, hk = (it / n_sub) % n_head_kv, iq0 = it / (n_sub * n_head_kv) * qb;
         const int64_t h0 = hk * group + isub * hs;
         const int64_t nh = (h0 + hs < (hk + 1) * group ? h0 + hs : (hk + 1) * group) - h0;
-        for (int64_t hh = 0; hh < nh; hh++) {
-            const char *qp = (const char *)q->data + iq * q->nb[1] + (h0 + hh) * q->nb[2];
-            for (int64_t i = 0; i < D; i++) qrow[hh * D + i] = *(const float *)(qp + i * q->nb[0]);
-            for (int64_t i = 0; i < Dv; i++) acc[hh * Dv + i] = 0;
-            ml[2 * hh] = -INFINITY; /* running max */
-            ml[2 * hh + 1] = 0;     /* running sum of exp(s - m) */
+        const int64_t nq = iq0 + qb < n_q ? qb : n_q - iq0;
+        const int nr = (int)(nq * nh); /* row r = query iq0 + r / nh, head h0 + r % nh */
+        for (int r = 0; r < nr; r++) {
+            const char *qp = (const char *)q->data + (iq0 + r / nh) * q->nb[1] + (h0 + r % nh) * q->nb[2];
+            for (int64_t i = 0; i < D; i++) qrow[r * D + i] = *(const float *)(qp + i * q->nb[0]);
+            for (int64_t i = 0; i < Dv; i++) acc[r * Dv + i] = 0;
+            ml[2 * r] = -INFINITY; /* running max */
+            ml[2 * r + 1] = 0;     /* running sum of exp(s - m) */
         }
-        const char *mrow = mask ? (const char *)mask->data + iq * mask->nb[1] : NULL;
 
-        for (int64_t j = 0; j < n_kv; j++) {
-            float mv = mrow ? wk_cpu_load_f(mask->type, mrow, j, mask->nb[0]) : 0.0f;
-            if (mv == -INFINITY) continue; /* masked key: weight exactly 0 */
-            row_f32(k->type, (const char *)k->data + j * k->nb[1] + hk * k->nb[2], k->nb[0], kf, D);
-            bool v_ready = false;
-            for (int64_t hh = 0; hh < nh; hh++) {
-                double s = dot_f64(qrow + hh * D, kf, D) * scale;
-                if (softcap != 0) s = softcap * tanh(s / softcap);
-                s += mv;
-                if (s == -INFINITY) continue;
-                double *a = acc + hh * Dv, *m = &ml[2 * hh], *l = &ml[2 * hh + 1];
-                if (s > *m) { /* new max: rescale what was accumulated under the old one */
-                    const double r = exp(*m - s); /* exp(-inf) = 0 on the first key */
-                    for (int64_t i = 0; i < Dv; i++) a[i] *= r;
-                    *l *= r;
-                    *m = s;
+        for (int64_t j0 = 0; j0 < n_kv; j0 += KV_BLOCK) {
+            const int nk = (int)(n_kv - j0 < KV_BLOCK ? n_kv - j0 : KV_BLOCK);
+            /* the block's keys [jlo, jhi) that some row of the item sees: only those are read,
+             * so a block masked for every query is skipped (causal prefill) and unwritten cache
+             * cells past the last position (masked, any bits) never reach the arithmetic */
+            int jlo = 0, jhi = nk;
+            if (mask) {
+                jlo = nk, jhi = 0;
+                for (int64_t qi = 0; qi < nq; qi++) {
+                    const char *mrow = (const char *)mask->data + (iq0 + qi) * mask->nb[1];
+                    for (int j = 0; j < nk; j++) {
+                        const float mv = wk_cpu_load_f(mask->type, mrow, j0 + j, mask->nb[0]);
+                        mb[qi * KV_BLOCK + j] = mv;
+                        if (mv != -INFINITY) {
+                            if (j < jlo) jlo = j;
+                            if (j >= jhi) jhi = j + 1;
+                        }
+                    }
                 }
-                const double w = exp(s - *m);
-                *l += w;
-                if (!v_ready) {
-                    row_f32(v->type, (const char *)v->data + j * v->nb[1] + hk * v->nb[2], v->nb[0], vf, Dv);
-                    v_ready = true;
-                }
-                for (int64_t i = 0; i < Dv; i++) a[i] += w * vf[i];
+                if (jlo >= jhi) continue;
             }
+            const int nl = jhi - jlo;
+
+            /* scores: sc[r*KV_BLOCK + jlo + j] = q row r . key j0 + jlo + j */
+            const void *kr;
+            size_t ldk;
+            if (kv_block(k, j0 + jlo, nl, hk, kbuf, &kr, &ldk))
+                isa->gemm_f16(D, nl, nr, kr, ldk, qrow, (size_t)D, sc + jlo, KV_BLOCK);
+            else
+                isa->gemm_f32(D, nl, nr, kr, ldk, qrow, (size_t)D, sc + jlo, KV_BLOCK);
+
+            /* online softmax per row: scale, cap, mask, block max, rescale, weights */
+            for (int r = 0; r < nr; r++) {
+                float *s = sc + r * KV_BLOCK + jlo, *m = &ml[2 * r], *l = &ml[2 * r + 1];
+                const float *mr = mb + (r / nh) * KV_BLOCK + jlo;
+                float bmax = -INFINITY;
+                for (int j = 0; j < nl; j++) {
+                    float x = s[j] * scale;
+                    if (softcap != 0) x = softcap * tanhf(x / softcap);
+                    if (mask) x = mr[j] == -INFINITY ? -INFINITY : x + mr[j]; /* weight exactly 0 */
+                    s[j] = x;
+                    if (x > bmax) bmax = x;
+                }
+                if (bmax == -INFINITY) { /* every key of the block masked for this row */
+                    memset(s, 0, (size_t)nl * sizeof *s);
+                    continue;
+                }
+                if (bmax > *m) { /* new max: rescale what was accumulated under the old one */
+                    const float rs = expf(*m - bmax); /* 0 on the row's first live block */
+                    float *a = acc + r * Dv;
+                    for (int64_t i = 0; i < Dv; i++) a[i] *= rs;
+                    *l *= rs;
+                    *m = bmax;
+                }
+                *l += exp_sum(nl, s, *m, s);
+            }
+
+            /* values: acc[r] += sum_j w[r][j] * v[j0 + jlo + j] */
+            const void *vr;
+            size_t ldv;
+            if (kv_block(v, j0 + jlo, nl, hk, vbuf, &vr, &ldv))
+                wsum_f16(Dv, nr, nl, sc + jlo, KV_BLOCK, vr, ldv, acc, (size_t)Dv);
+            else
+                wsum_f32(Dv, nr, nl, sc + jlo, KV_BLOCK, vr, ldv, acc, (size_t)Dv);
         }
         /* dst element (d, h, iq); a query with every key masked gets zeros, not 0/0 */
-        for (int64_t hh = 0; hh < nh; hh++) {
-            float *out = (float *)((char *)dst->data + (h0 + hh) * dst->nb[1] + iq * dst->nb[2]);
-            const double l = ml[2 * hh + 1], inv = l > 0 ? 1.0 / l : 0.0;
-            for (int64_t i = 0; i < Dv; i++) out[i] = (float)(acc[hh * Dv + i] * inv);
+        for (int r = 0; r < nr; r++) {
+            float *out = (float *)((char *)dst->data + (h0 + r % nh) * dst->nb[1] + (iq0 + r / nh) * dst->nb[2]);
+            const float l = ml[2 * r + 1], inv = l > 0 ? 1.0f / l : 0.0f;
+            for (int64_t i = 0; i < Dv; i++) out[i] = acc[r * Dv + i] * inv;
         }
     }
 }

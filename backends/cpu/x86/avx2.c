@@ -1,5 +1,7 @@
 /* avx2.c — the AVX2+FMA+F16C kernel set: gemm_tile.h at 8 lanes, with f16 weights
  * widened by F16C and bf16 unpacked into even/odd lanes by a shift or a mask; f32->bf16 rounding in vectors. */
+#include <math.h>
+
 #include "../../../src/core/types.h"
 #include "../isa.h"
 #include "gemm_tile.h"
@@ -56,6 +58,98 @@ static void f32_to_bf16(int64_t n, const float *x, uint16_t *y) {
     for (; i < n; i++) y[i] = wk_fp32_to_bf16(x[i]);
 }
 
+/* ---- attention: value tile and softmax exponentials (isa.h) ---- */
+
+/* V vectors of columns for R <= 4 rows: the R*V accumulators stay in registers over the nk
+ * value rows, and each value vector loaded (and widened) once feeds R FMAs */
+#define DEFINE_WSUM(NAME, TX, LDX, ONEX)                                                                 \
+    INLINE void NAME##_tile(int R, int V, int nk, const float *w, size_t ldw, const TX *x, size_t ldx, \
+                            float *y, size_t ldy) {                                                  \
+        __m256 acc[4][2];                                                                            \
+        for (int r = 0; r < R; r++)                                                                  \
+            for (int v = 0; v < V; v++) acc[r][v] = _mm256_loadu_ps(y + (size_t)r * ldy + 8 * v);    \
+        for (int j = 0; j < nk; j++) {                                                               \
+            __m256 xv[2];                                                                            \
+            for (int v = 0; v < V; v++) xv[v] = LDX(x + (size_t)j * ldx + 8 * v, 0);                \
+            for (int r = 0; r < R; r++) {                                                            \
+                const __m256 wv = _mm256_broadcast_ss(w + (size_t)r * ldw + j);                      \
+                for (int v = 0; v < V; v++) acc[r][v] = _mm256_fmadd_ps(wv, xv[v], acc[r][v]);       \
+            }                                                                                        \
+        }                                                                                            \
+        for (int r = 0; r < R; r++)                                                                  \
+            for (int v = 0; v < V; v++) _mm256_storeu_ps(y + (size_t)r * ldy + 8 * v, acc[r][v]);    \
+    }                                                                                                \
+    static void NAME(int64_t n, int nr, int nk, const float *w, size_t ldw, const TX *x, size_t ldx, float *y, \
+                     size_t ldy) {                                                                   \
+        int64_t i = 0;                                                                               \
+        for (; i + 8 <= n;) {                                                                        \
+            const int V = i + 16 <= n ? 2 : 1;                                                       \
+            for (int r = 0; r < nr; r += 4) {                                                        \
+                const float *wr = w + (size_t)r * ldw;                                               \
+                float *yr = y + (size_t)r * ldy + i;                                                 \
+                switch ((nr - r < 4 ? nr - r : 4) * 2 + V - 1) { /* constant sizes: registers */    \
+                case 4 * 2 + 1: NAME##_tile(4, 2, nk, wr, ldw, x + i, ldx, yr, ldy); break;          \
+                case 4 * 2: NAME##_tile(4, 1, nk, wr, ldw, x + i, ldx, yr, ldy); break;              \
+                case 3 * 2 + 1: NAME##_tile(3, 2, nk, wr, ldw, x + i, ldx, yr, ldy); break;          \
+                case 3 * 2: NAME##_tile(3, 1, nk, wr, ldw, x + i, ldx, yr, ldy); break;              \
+                case 2 * 2 + 1: NAME##_tile(2, 2, nk, wr, ldw, x + i, ldx, yr, ldy); break;          \
+                case 2 * 2: NAME##_tile(2, 1, nk, wr, ldw, x + i, ldx, yr, ldy); break;              \
+                case 1 * 2 + 1: NAME##_tile(1, 2, nk, wr, ldw, x + i, ldx, yr, ldy); break;          \
+                default: NAME##_tile(1, 1, nk, wr, ldw, x + i, ldx, yr, ldy); break;                 \
+                }                                                                                    \
+            }                                                                                        \
+            i += 8 * V;                                                                              \
+        }                                                                                            \
+        for (int r = 0; r < nr; r++) /* column tail */                                              \
+            for (int j = 0; j < nk; j++)                                                             \
+                for (int64_t t = i; t < n; t++)                                                      \
+                    y[(size_t)r * ldy + t] += w[(size_t)r * ldw + j] * ONEX(x + (size_t)j * ldx + t); \
+    }
+DEFINE_WSUM(wsum_f32, float, ld_f32, one_f32)
+DEFINE_WSUM(wsum_f16, uint16_t, ld_f16, one_f16)
+
+/* exp(x) for x <= 88 (x below ln 2^-126 = -87.3365, -inf included, gives 0): x = n ln2 + r with |r| <= ln2/2
+ * (ln2 split in two so n*ln2 is exact enough), e^r from Cephes' expf polynomial (about 2 ulp),
+ * times 2^n built in the exponent field */
+INLINE __m256 exp8(__m256 x) {
+    const __m256 lo = _mm256_set1_ps(-87.33655f);
+    const __m256 ok = _mm256_cmp_ps(x, lo, _CMP_GE_OQ);
+    x = _mm256_min_ps(_mm256_max_ps(x, lo), _mm256_set1_ps(88.0f));
+    const __m256 n = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504089f)),
+                                     _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256 r = _mm256_fnmadd_ps(n, _mm256_set1_ps(0.693359375f), x);
+    r = _mm256_fnmadd_ps(n, _mm256_set1_ps(-2.12194440e-4f), r);
+    __m256 p = _mm256_set1_ps(1.9875691500e-4f);
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.3981999507e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(8.3334519073e-3f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(4.1665795894e-2f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(1.6666665459e-1f));
+    p = _mm256_fmadd_ps(p, r, _mm256_set1_ps(5.0000001201e-1f));
+    p = _mm256_fmadd_ps(p, _mm256_mul_ps(r, r), _mm256_add_ps(r, _mm256_set1_ps(1.0f)));
+    const __m256i e = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), ok);
+}
+
+static float exp_sum(int64_t n, const float *x, float m, float *y) {
+    const __m256 mv = _mm256_set1_ps(m);
+    __m256 s = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), mv));
+        _mm256_storeu_ps(y + i, e);
+        s = _mm256_add_ps(s, e);
+    }
+    if (i < n) { /* tail through a padded copy: the same polynomial for every element */
+        float buf[8];
+        for (int t = 0; t < 8; t++) buf[t] = i + t < n ? x[i + t] - m : -INFINITY;
+        const __m256 e = exp8(_mm256_loadu_ps(buf));
+        _mm256_storeu_ps(buf, e);
+        s = _mm256_add_ps(s, e);
+        for (int t = 0; i + t < n; t++) y[i + t] = buf[t];
+    }
+    return hsum8(s);
+}
+
 /* avx2_quant.c: the quantized tiles, one per weight type */
 #define QGEMM(T) void wk_qgemm_##T##_avx2(int64_t, int, int, const void *, size_t, const void *, size_t, float *, size_t);
 QGEMM(q4_0) QGEMM(q4_1) QGEMM(q5_0) QGEMM(q5_1) QGEMM(q8_0) QGEMM(q8_1) QGEMM(iq4_nl)
@@ -68,6 +162,9 @@ const wk_isa wk_cpu_isa_avx2 = {
     .gemm_f16 = gemm_f16,
     .gemm_bf16 = gemm_bf16,
     .f32_to_bf16 = f32_to_bf16,
+    .wsum_f32 = wsum_f32,
+    .wsum_f16 = wsum_f16,
+    .exp_sum = exp_sum,
     .qgemm = {[WK_TYPE_Q4_0] = wk_qgemm_q4_0_avx2, [WK_TYPE_Q4_1] = wk_qgemm_q4_1_avx2,
               [WK_TYPE_Q5_0] = wk_qgemm_q5_0_avx2, [WK_TYPE_Q5_1] = wk_qgemm_q5_1_avx2,
               [WK_TYPE_Q8_0] = wk_qgemm_q8_0_avx2, [WK_TYPE_Q8_1] = wk_qgemm_q8_1_avx2,

@@ -33,6 +33,16 @@ INLINE __m128i hsum4_epi32(__m256i a, __m256i b, __m256i c, __m256i d) {
     return _mm_add_epi32(_mm256_castsi256_si128(s), _mm256_extracti128_si256(s, 1));
 }
 
+/* Software prefetch of the MR weight rows, PF_DIST bytes ahead of block b (of size bs):
+ * decode streams each weight row once from memory, and the hardware prefetcher alone
+ * keeps too few lines in flight to hide the latency behind the unpacking work. Past a
+ * row's end this reaches the next row, i.e. the next tile for the last row. */
+#define PF_DIST 512
+INLINE void prefetch_rows(const void *const *x, int64_t b, size_t bs) {
+    for (int i = 0; i < MR; i++)
+        for (size_t o = 0; o < bs; o += 64) __builtin_prefetch((const char *)x[i] + (size_t)b * bs + PF_DIST + o, 0, 3);
+}
+
 /* c[0..mr) = r (mr < 4 only on the last rows of a tile) */
 INLINE void store_rows(float *c, __m128 r, int mr) {
     if (mr == MR) {
@@ -144,6 +154,7 @@ INLINE __m256i dec_iq4_nl(const wk_block_iq4_nl *x) { return _mm256_shuffle_epi8
             for (int i = 0; i < MR; i++) acc[i][j] = _mm256_setzero_ps();                                   \
         }                                                                                                   \
         for (int64_t b = 0; b < nb; b++) {                                                                  \
+            prefetch_rows((const void *const *)x, b, sizeof(WB));                                           \
             __m256i av[NR_MAX];                                                                             \
             __m256 ad[NR_MAX];                                                                              \
             for (int j = 0; j < NR; j++) {                                                                  \
@@ -321,6 +332,7 @@ INLINE __m256i dec_iq4_xs(const wk_block_iq4_xs *x, int v) {
         __m128 acc[NR_MAX];                                                                                 \
         for (int j = 0; j < NR; j++) acc[j] = _mm_setzero_ps();                                             \
         for (int64_t b = 0; b < nb; b++) {                                                                  \
+            prefetch_rows((const void *const *)x, b, sizeof(WB));                                           \
             kq_scales s[MR];                                                                                \
             for (int i = 0; i < MR; i++) scales_##T(&x[i][b], &s[i]);                                       \
             __m256i isum[MR][NR_MAX];                                                                       \

@@ -2,6 +2,8 @@
  * lanes. Tiles of 4 rows of a x 3 rows of b keep 12 zmm accumulators. Conversions use
  * only intrinsics SIMDe can emulate, so tests/simd checks this exact code on CPUs
  * without AVX-512. On CPUs with AVX512_BF16, isa.c swaps in avx512bf16.c's gemm_bf16. */
+#include <math.h>
+
 #include "../../../src/core/types.h"
 #include "../isa.h"
 #include "gemm_tile.h"
@@ -63,6 +65,101 @@ static void f32_to_bf16(int64_t n, const float *x, uint16_t *y) {
     for (; i < n; i++) y[i] = wk_fp32_to_bf16(x[i]);
 }
 
+/* ---- attention: value tile and softmax exponentials (isa.h) ---- */
+
+/* V vectors of columns for R <= 4 rows: the R*V accumulators stay in registers over the nk
+ * value rows, and each value vector loaded (and widened) once feeds R FMAs */
+#define DEFINE_WSUM(NAME, TX, LDX, ONEX)                                                             \
+    INLINE void NAME##_tile(int R, int V, int nk, const float *w, size_t ldw, const TX *x, size_t ldx, \
+                            float *y, size_t ldy) {                                                  \
+        __m512 acc[4][2];                                                                            \
+        for (int r = 0; r < R; r++)                                                                  \
+            for (int v = 0; v < V; v++) acc[r][v] = _mm512_loadu_ps(y + (size_t)r * ldy + 16 * v);   \
+        for (int j = 0; j < nk; j++) {                                                               \
+            __m512 xv[2];                                                                            \
+            for (int v = 0; v < V; v++) xv[v] = LDX(x + (size_t)j * ldx + 16 * v, 0);               \
+            for (int r = 0; r < R; r++) {                                                            \
+                const __m512 wv = _mm512_set1_ps(w[(size_t)r * ldw + j]);                            \
+                for (int v = 0; v < V; v++) acc[r][v] = _mm512_fmadd_ps(wv, xv[v], acc[r][v]);       \
+            }                                                                                        \
+        }                                                                                            \
+        for (int r = 0; r < R; r++)                                                                  \
+            for (int v = 0; v < V; v++) _mm512_storeu_ps(y + (size_t)r * ldy + 16 * v, acc[r][v]);   \
+    }                                                                                                \
+    static void NAME(int64_t n, int nr, int nk, const float *w, size_t ldw, const TX *x, size_t ldx, float *y, \
+                     size_t ldy) {                                                                   \
+        int64_t i = 0;                                                                               \
+        for (; i + 16 <= n;) {                                                                       \
+            const int V = i + 32 <= n ? 2 : 1;                                                       \
+            for (int r = 0; r < nr; r += 4) {                                                        \
+                const float *wr = w + (size_t)r * ldw;                                               \
+                float *yr = y + (size_t)r * ldy + i;                                                 \
+                switch ((nr - r < 4 ? nr - r : 4) * 2 + V - 1) { /* constant sizes: registers */    \
+                case 4 * 2 + 1: NAME##_tile(4, 2, nk, wr, ldw, x + i, ldx, yr, ldy); break;          \
+                case 4 * 2: NAME##_tile(4, 1, nk, wr, ldw, x + i, ldx, yr, ldy); break;              \
+                case 3 * 2 + 1: NAME##_tile(3, 2, nk, wr, ldw, x + i, ldx, yr, ldy); break;          \
+                case 3 * 2: NAME##_tile(3, 1, nk, wr, ldw, x + i, ldx, yr, ldy); break;              \
+                case 2 * 2 + 1: NAME##_tile(2, 2, nk, wr, ldw, x + i, ldx, yr, ldy); break;          \
+                case 2 * 2: NAME##_tile(2, 1, nk, wr, ldw, x + i, ldx, yr, ldy); break;              \
+                case 1 * 2 + 1: NAME##_tile(1, 2, nk, wr, ldw, x + i, ldx, yr, ldy); break;          \
+                default: NAME##_tile(1, 1, nk, wr, ldw, x + i, ldx, yr, ldy); break;                 \
+                }                                                                                    \
+            }                                                                                        \
+            i += 16 * V;                                                                             \
+        }                                                                                            \
+        for (int r = 0; r < nr; r++) /* column tail */                                              \
+            for (int j = 0; j < nk; j++)                                                             \
+                for (int64_t t = i; t < n; t++)                                                      \
+                    y[(size_t)r * ldy + t] += w[(size_t)r * ldw + j] * ONEX(x + (size_t)j * ldx + t); \
+    }
+DEFINE_WSUM(wsum_f32, float, ld_f32, one_f32)
+DEFINE_WSUM(wsum_f16, uint16_t, ld_f16, one_f16)
+
+/* exp(x) for x <= 88 (x below ln 2^-126 = -87.3365, -inf included, gives 0): x = n ln2 + r with |r| <= ln2/2
+ * (ln2 split in two so n*ln2 is exact enough), e^r from Cephes' expf polynomial (about 2 ulp),
+ * times 2^n built in the exponent field; the same steps as avx2.c's exp8 */
+INLINE __m512 exp16(__m512 x) {
+    const __m512 lo = _mm512_set1_ps(-87.33655f);
+    const __mmask16 ok = _mm512_cmp_ps_mask(x, lo, _CMP_GE_OQ);
+    x = _mm512_min_ps(_mm512_max_ps(x, lo), _mm512_set1_ps(88.0f));
+    /* n = nearest integer to x log2(e) by adding 1.5 * 2^23: it lands in the low mantissa bits
+     * (adds and subtracts only, which SIMDe emulates) */
+    const __m512 t = _mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504089f)), _mm512_set1_ps(0x1.8p23f));
+    const __m512 n = _mm512_sub_ps(t, _mm512_set1_ps(0x1.8p23f));
+    const __m512i ni = _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_castps_si512(_mm512_set1_ps(0x1.8p23f)));
+    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693359375f), x);
+    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(-2.12194440e-4f), r);
+    __m512 p = _mm512_set1_ps(1.9875691500e-4f);
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.3981999507e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(8.3334519073e-3f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(4.1665795894e-2f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.6666665459e-1f));
+    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(5.0000001201e-1f));
+    p = _mm512_fmadd_ps(p, _mm512_mul_ps(r, r), _mm512_add_ps(r, _mm512_set1_ps(1.0f)));
+    const __m512i e = _mm512_slli_epi32(_mm512_add_epi32(ni, _mm512_set1_epi32(127)), 23);
+    return _mm512_maskz_mov_ps(ok, _mm512_mul_ps(p, _mm512_castsi512_ps(e)));
+}
+
+static float exp_sum(int64_t n, const float *x, float m, float *y) {
+    const __m512 mv = _mm512_set1_ps(m);
+    __m512 s = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), mv));
+        _mm512_storeu_ps(y + i, e);
+        s = _mm512_add_ps(s, e);
+    }
+    if (i < n) { /* tail through a padded copy: the same polynomial for every element */
+        float buf[16];
+        for (int t = 0; t < 16; t++) buf[t] = i + t < n ? x[i + t] - m : -INFINITY;
+        const __m512 e = exp16(_mm512_loadu_ps(buf));
+        _mm512_storeu_ps(buf, e);
+        s = _mm512_add_ps(s, e);
+        for (int t = 0; i + t < n; t++) y[i + t] = buf[t];
+    }
+    return hsum16(s);
+}
+
 /* avx512_quant.c: the quantized tiles (isa.c swaps in avx512vnni_quant.c's on VNNI CPUs) */
 #define QGEMM_DECL(t) void wk_qgemm_##t##_avx512(int64_t k, int m, int n, const void *a, size_t lda, const void *b, \
                                                  size_t ldb, float *c, size_t ldc);
@@ -77,6 +174,9 @@ const wk_isa wk_cpu_isa_avx512 = {
     .gemm_f16 = gemm_f16,
     .gemm_bf16 = gemm_bf16,
     .f32_to_bf16 = f32_to_bf16,
+    .wsum_f32 = wsum_f32,
+    .wsum_f16 = wsum_f16,
+    .exp_sum = exp_sum,
     .qgemm = {
         [WK_TYPE_Q4_0] = wk_qgemm_q4_0_avx512, [WK_TYPE_Q4_1] = wk_qgemm_q4_1_avx512,
         [WK_TYPE_Q5_0] = wk_qgemm_q5_0_avx512, [WK_TYPE_Q5_1] = wk_qgemm_q5_1_avx512,
