@@ -139,14 +139,25 @@ void wk_q5_1_encode(const float *x, void *blk) {
 }
 
 /* ---- Q8_0 / Q8_1: x = q d; Q8_1 also stores s = f16(d * sum q) with the f32 d ---------- */
+/* roundf (ties away from zero) without a libm call: this runs on every activation of every
+ * quantized matmul. |v| <= 127.5 here, so the truncation and v - t are exact. */
+static inline int round_away(float v) {
+    const int t = (int)v;
+    const float f = v - (float)t;
+    return t + (f >= 0.5f) - (f <= -0.5f);
+}
+
 static float q8_encode(const float *x, int8_t *qs, int *sum) {
     float amax = 0.0f;
-    for (int j = 0; j < 32; j++) amax = fmaxf(amax, fabsf(x[j]));
+    for (int j = 0; j < 32; j++) { /* = fmaxf(amax, |x|): a NaN is skipped either way */
+        const float a = fabsf(x[j]);
+        amax = a > amax ? a : amax;
+    }
     const float d = amax / 127.0f;
     const float id = d ? 1.0f / d : 0.0f;
     int s = 0;
     for (int j = 0; j < 32; j++) {
-        qs[j] = (int8_t)roundf(x[j] * id); /* ties away from zero */
+        qs[j] = (int8_t)round_away(x[j] * id);
         s += qs[j];
     }
     *sum = s;
