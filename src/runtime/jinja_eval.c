@@ -11,426 +11,8 @@
 #include <time.h>
 
 #include "../core/error.h"
-#include "jinja_internal.h"
+#include "jinja_eval.h"
 
-enum { F_RAISE, F_NAMESPACE, F_RANGE, F_DICT, F_STRFTIME, F_COUNT };
-static const char *const func_names[F_COUNT] = {"raise_exception", "namespace", "range", "dict", "strftime_now"};
-
-typedef struct scope scope;
-struct scope {
-    scope *parent;
-    size_t n, cap;
-    const char **names;
-    jv *vals;
-};
-
-typedef struct {
-    char *p;
-    size_t n, cap, max;
-} jbuf;
-
-struct jctx {
-    ja_arena arena;
-    jmp_buf jb;
-    scope *top;
-    jbuf out;
-    uint64_t steps, max_steps;
-    int line;
-    wk_status status;  /* what the unwinding error was */
-};
-
-/* ---- errors and memory ------------------------------------------------------------------ */
-
-static _Noreturn WK_PRINTF(2, 3) void fail(jctx *c, const char *fmt, ...) {
-    char msg[400];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    c->status = wk_err(WK_ERR_INVALID_ARG, "chat template: line %d: %s", c->line, msg);
-    longjmp(c->jb, 1);
-}
-
-static void *alloc(jctx *c, size_t n) {
-    void *p = ja_alloc(&c->arena, n);
-    if (!p) {
-        c->status = wk_err(WK_ERR_NOMEM, "chat template: render needs more than %zu bytes of memory", c->arena.limit);
-        longjmp(c->jb, 1);
-    }
-    return p;
-}
-
-static void step(jctx *c) {
-    if (++c->steps > c->max_steps) fail(c, "more than %llu steps (runaway loop?)", (unsigned long long)c->max_steps);
-}
-
-static void jb_put(jctx *c, jbuf *b, const char *s, size_t n) {
-    if (n > b->max || b->n > b->max - n) fail(c, "output longer than %zu bytes", b->max);
-    if (b->n + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 256;
-        while (cap < b->n + n + 1) cap *= 2;
-        char *p = alloc(c, cap);
-        if (b->n) memcpy(p, b->p, b->n);
-        b->p = p, b->cap = cap;
-    }
-    memcpy(b->p + b->n, s, n);
-    b->n += n;
-    b->p[b->n] = 0;
-}
-static void jb_puts(jctx *c, jbuf *b, const char *s) { jb_put(c, b, s, strlen(s)); }
-
-/* ---- values ----------------------------------------------------------------------------------- */
-
-static const jv V_NONE = {.t = JV_NONE};
-
-static jv mk_bool(bool b) { jv v = {.t = JV_BOOL}; v.u.b = b; return v; }
-static jv mk_int(int64_t i) { jv v = {.t = JV_INT}; v.u.i = i; return v; }
-static jv mk_float(double f) { jv v = {.t = JV_FLOAT}; v.u.f = f; return v; }
-static jv mk_undef(const char *name) { jv v = {.t = JV_UNDEF}; v.undef_name = name; return v; }
-static jv mk_str_ref(const char *p, size_t n) { jv v = {.t = JV_STR}; v.u.s.p = p, v.u.s.n = n; return v; }
-
-jv jinja_str(jctx *c, const char *s, size_t n) {
-    char *p = alloc(c, n + 1);
-    if (n) memcpy(p, s, n);
-    return mk_str_ref(p, n);
-}
-jv jinja_bool(bool b) { return mk_bool(b); }
-
-jv jinja_list(jctx *c, size_t n) {
-    jv v = {.t = JV_LIST};
-    v.u.l = alloc(c, sizeof *v.u.l);
-    v.u.l->n = n;
-    v.u.l->v = n ? alloc(c, n * sizeof(jv)) : NULL;
-    for (size_t i = 0; i < n; i++) v.u.l->v[i] = V_NONE;
-    return v;
-}
-void jinja_list_set(jv list, size_t i, jv item) {
-    if (list.t == JV_LIST && i < list.u.l->n) list.u.l->v[i] = item;
-}
-
-jv jinja_dict(jctx *c) {
-    jv v = {.t = JV_DICT};
-    v.u.d = alloc(c, sizeof *v.u.d);
-    return v;
-}
-
-static bool eq(const jv *a, const jv *b);
-
-static void dict_put(jctx *c, jdict *d, jv key, jv val) {
-    for (size_t i = 0; i < d->n; i++)
-        if (eq(&d->k[i], &key)) {
-            d->v[i] = val;
-            return;
-        }
-    if (d->n == d->cap) {
-        size_t cap = d->cap ? d->cap * 2 : 4;
-        jv *k = alloc(c, cap * sizeof *k), *v = alloc(c, cap * sizeof *v);
-        if (d->n) memcpy(k, d->k, d->n * sizeof *k), memcpy(v, d->v, d->n * sizeof *v);
-        d->k = k, d->v = v, d->cap = cap;
-    }
-    d->k[d->n] = key, d->v[d->n] = val;
-    d->n++;
-}
-
-void jinja_dict_set(jctx *c, jv dict, const char *key, jv value) {
-    if (dict.t == JV_DICT) dict_put(c, dict.u.d, jinja_str(c, key, strlen(key)), value);
-}
-
-static const jv *dict_get(const jdict *d, const char *key, size_t n) {
-    for (size_t i = 0; i < d->n; i++)
-        if (d->k[i].t == JV_STR && d->k[i].u.s.n == n && !memcmp(d->k[i].u.s.p, key, n)) return &d->v[i];
-    return NULL;
-}
-
-static const char *type_name(const jv *v) {
-    switch (v->t) {
-    case JV_UNDEF: return "Undefined";
-    case JV_NONE: return "NoneType";
-    case JV_BOOL: return "bool";
-    case JV_INT: return "int";
-    case JV_FLOAT: return "float";
-    case JV_STR: return "str";
-    case JV_LIST: return "list";
-    case JV_DICT: return v->ns ? "Namespace" : "dict";
-    case JV_FUNC: return "function";
-    case JV_LOOP: return "LoopContext";
-    }
-    return "?";
-}
-
-static _Noreturn void fail_undef(jctx *c, const jv *v) {
-    if (v->undef_name) fail(c, "'%s' is undefined", v->undef_name);
-    fail(c, "a value is undefined");
-}
-
-static bool truthy(const jv *v) {
-    switch (v->t) {
-    case JV_UNDEF: case JV_NONE: return false;
-    case JV_BOOL: return v->u.b;
-    case JV_INT: return v->u.i != 0;
-    case JV_FLOAT: return v->u.f != 0.0;
-    case JV_STR: return v->u.s.n != 0;
-    case JV_LIST: return v->u.l->n != 0;
-    case JV_DICT: return v->u.d->n != 0;
-    default: return true;
-    }
-}
-
-static bool is_num(const jv *v) { return v->t == JV_BOOL || v->t == JV_INT || v->t == JV_FLOAT; }
-static double num_f(const jv *v) { return v->t == JV_FLOAT ? v->u.f : v->t == JV_INT ? (double)v->u.i : v->u.b; }
-static int64_t num_i(const jv *v) { return v->t == JV_INT ? v->u.i : v->u.b; }
-
-static bool eq(const jv *a, const jv *b) {
-    if (is_num(a) && is_num(b)) {
-        if (a->t == JV_FLOAT || b->t == JV_FLOAT) return num_f(a) == num_f(b);
-        return num_i(a) == num_i(b);
-    }
-    if (a->t != b->t) return false;
-    switch (a->t) {
-    case JV_UNDEF: case JV_NONE: return true;
-    case JV_STR: return a->u.s.n == b->u.s.n && !memcmp(a->u.s.p, b->u.s.p, a->u.s.n);
-    case JV_LIST:
-        if (a->u.l->n != b->u.l->n) return false;
-        for (size_t i = 0; i < a->u.l->n; i++)
-            if (!eq(&a->u.l->v[i], &b->u.l->v[i])) return false;
-        return true;
-    case JV_DICT:
-        if (a->u.d == b->u.d) return true;
-        if (a->ns || b->ns || a->u.d->n != b->u.d->n) return false;
-        for (size_t i = 0; i < a->u.d->n; i++) {
-            const jv *k = &a->u.d->k[i];
-            size_t j = 0;
-            while (j < b->u.d->n && !eq(k, &b->u.d->k[j])) j++;
-            if (j == b->u.d->n || !eq(&a->u.d->v[i], &b->u.d->v[j])) return false;
-        }
-        return true;
-    case JV_FUNC: return a->u.fn == b->u.fn;
-    case JV_LOOP: return a->u.loop == b->u.loop;
-    default: return false;
-    }
-}
-
-/* ---- UTF-8 code points (Python indexes strings by code point) ----------------------------------- */
-
-static size_t cp_len(unsigned char b) { return b < 0x80 ? 1 : b < 0xE0 ? 2 : b < 0xF0 ? 3 : 4; }
-
-/* Byte offsets of each code point, plus the end; *count gets the number of code points. */
-static size_t *cp_offsets(jctx *c, const char *s, size_t n, size_t *count) {
-    size_t k = 0;
-    for (size_t i = 0; i < n; i += cp_len((unsigned char)s[i])) k++;
-    size_t *off = alloc(c, (k + 1) * sizeof *off);
-    k = 0;
-    for (size_t i = 0; i < n; i += cp_len((unsigned char)s[i])) off[k++] = i;
-    off[k] = n;
-    *count = k;
-    return off;
-}
-
-static size_t cp_count(const char *s, size_t n) {
-    size_t k = 0;
-    for (size_t i = 0; i < n; i += cp_len((unsigned char)s[i])) k++;
-    return k;
-}
-
-/* ---- str(), repr(), json ------------------------------------------------------------------------ */
-
-/* Python's float repr: the shortest digits that round-trip, fixed notation for exponents in
- * [-4, 16), else d.ddde+XX. */
-static void fmt_float(char *o, size_t cap, double f, bool json) {
-    if (isnan(f)) { snprintf(o, cap, json ? "NaN" : "nan"); return; }
-    if (isinf(f)) { snprintf(o, cap, json ? (f > 0 ? "Infinity" : "-Infinity") : (f > 0 ? "inf" : "-inf")); return; }
-    char e[40];
-    int prec = 1;
-    for (; prec <= 17; prec++) {
-        snprintf(e, sizeof e, "%.*e", prec - 1, f);
-        if (strtod(e, NULL) == f) break;
-    }
-    char digits[24];
-    size_t nd = 0;
-    const char *q = e;
-    bool neg = *q == '-';
-    if (neg) q++;
-    for (; *q && *q != 'e'; q++)
-        if (*q != '.') digits[nd++] = *q;
-    int exp = atoi(q + 1);
-    while (nd > 1 && digits[nd - 1] == '0') nd--;
-    digits[nd] = 0;
-    char *w = o;
-    size_t left = cap;
-#define PUT(...) do { int k_ = snprintf(w, left, __VA_ARGS__); if (k_ > 0 && (size_t)k_ < left) w += k_, left -= (size_t)k_; } while (0)
-    if (neg) PUT("-");
-    if (exp >= -4 && exp < 16) {
-        if (exp >= 0) {
-            for (int i = 0; i <= exp; i++) PUT("%c", i < (int)nd ? digits[i] : '0');
-            PUT(".");
-            if ((int)nd > exp + 1) PUT("%s", digits + exp + 1);
-            else PUT("0");
-        } else {
-            PUT("0.");
-            for (int i = 0; i < -exp - 1; i++) PUT("0");
-            PUT("%s", digits);
-        }
-    } else {
-        PUT("%c", digits[0]);
-        if (nd > 1) PUT(".%s", digits + 1);
-        PUT("e%c%02d", exp < 0 ? '-' : '+', exp < 0 ? -exp : exp);
-    }
-#undef PUT
-}
-
-static void put_repr(jctx *c, jbuf *b, const jv *v);
-
-static void put_str(jctx *c, jbuf *b, const jv *v) {
-    char tmp[64];
-    switch (v->t) {
-    case JV_UNDEF: return;
-    case JV_NONE: jb_puts(c, b, "None"); return;
-    case JV_BOOL: jb_puts(c, b, v->u.b ? "True" : "False"); return;
-    case JV_INT: snprintf(tmp, sizeof tmp, "%lld", (long long)v->u.i); jb_puts(c, b, tmp); return;
-    case JV_FLOAT: fmt_float(tmp, sizeof tmp, v->u.f, false); jb_puts(c, b, tmp); return;
-    case JV_STR: jb_put(c, b, v->u.s.p, v->u.s.n); return;
-    case JV_LIST:
-        jb_puts(c, b, v->tup ? "(" : "[");
-        for (size_t i = 0; i < v->u.l->n; i++) {
-            if (i) jb_puts(c, b, ", ");
-            put_repr(c, b, &v->u.l->v[i]);
-        }
-        jb_puts(c, b, v->tup ? (v->u.l->n == 1 ? ",)" : ")") : "]");
-        return;
-    case JV_DICT:
-        if (v->ns) { jb_puts(c, b, "<Namespace>"); return; }
-        jb_puts(c, b, "{");
-        for (size_t i = 0; i < v->u.d->n; i++) {
-            if (i) jb_puts(c, b, ", ");
-            put_repr(c, b, &v->u.d->k[i]);
-            jb_puts(c, b, ": ");
-            put_repr(c, b, &v->u.d->v[i]);
-        }
-        jb_puts(c, b, "}");
-        return;
-    case JV_FUNC: jb_puts(c, b, "<function "); jb_puts(c, b, func_names[v->u.fn]); jb_puts(c, b, ">"); return;
-    case JV_LOOP: jb_puts(c, b, "<LoopContext>"); return;
-    }
-}
-
-static void put_repr(jctx *c, jbuf *b, const jv *v) {
-    if (v->t != JV_STR) {
-        put_str(c, b, v);
-        return;
-    }
-    const char *s = v->u.s.p;
-    size_t n = v->u.s.n;
-    bool sq = memchr(s, '\'', n) != NULL, dq = memchr(s, '"', n) != NULL;
-    char q = (sq && !dq) ? '"' : '\'';
-    jb_put(c, b, &q, 1);
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        char e[8];
-        if (ch == '\\' || ch == (unsigned char)q) e[0] = '\\', e[1] = (char)ch, jb_put(c, b, e, 2);
-        else if (ch == '\n') jb_puts(c, b, "\\n");
-        else if (ch == '\r') jb_puts(c, b, "\\r");
-        else if (ch == '\t') jb_puts(c, b, "\\t");
-        else if (ch < 0x20 || ch == 0x7f) snprintf(e, sizeof e, "\\x%02x", ch), jb_puts(c, b, e);
-        else jb_put(c, b, (const char *)&ch, 1);
-    }
-    jb_put(c, b, &q, 1);
-}
-
-static jv to_str(jctx *c, const jv *v) {
-    if (v->t == JV_STR) return *v;
-    jbuf b = {.max = SIZE_MAX / 2};
-    put_str(c, &b, v);
-    return mk_str_ref(b.p ? b.p : "", b.n);
-}
-
-static void json_str(jctx *c, jbuf *b, const char *s, size_t n) {
-    jb_puts(c, b, "\"");
-    for (size_t i = 0; i < n; i++) {
-        unsigned char ch = (unsigned char)s[i];
-        char e[8];
-        switch (ch) {
-        case '"': jb_puts(c, b, "\\\""); break;
-        case '\\': jb_puts(c, b, "\\\\"); break;
-        case '\n': jb_puts(c, b, "\\n"); break;
-        case '\r': jb_puts(c, b, "\\r"); break;
-        case '\t': jb_puts(c, b, "\\t"); break;
-        case '\b': jb_puts(c, b, "\\b"); break;
-        case '\f': jb_puts(c, b, "\\f"); break;
-        default:
-            if (ch < 0x20) snprintf(e, sizeof e, "\\u%04x", ch), jb_puts(c, b, e);
-            else jb_put(c, b, (const char *)&ch, 1);
-        }
-    }
-    jb_puts(c, b, "\"");
-}
-
-static void json_nl(jctx *c, jbuf *b, int indent, int level) {
-    jb_puts(c, b, "\n");
-    for (int i = 0; i < indent * level; i++) jb_puts(c, b, " ");
-}
-
-/* json.dumps(v, ensure_ascii=False, indent=indent (< 0: none), sort_keys=sort). */
-static void put_json(jctx *c, jbuf *b, const jv *v, int indent, bool sort, int level) {
-    if (level > 100) fail(c, "tojson: nesting too deep");
-    char tmp[64];
-    switch (v->t) {
-    case JV_NONE: jb_puts(c, b, "null"); return;
-    case JV_BOOL: jb_puts(c, b, v->u.b ? "true" : "false"); return;
-    case JV_INT: snprintf(tmp, sizeof tmp, "%lld", (long long)v->u.i); jb_puts(c, b, tmp); return;
-    case JV_FLOAT: fmt_float(tmp, sizeof tmp, v->u.f, true); jb_puts(c, b, tmp); return;
-    case JV_STR: json_str(c, b, v->u.s.p, v->u.s.n); return;
-    case JV_LIST:
-        if (!v->u.l->n) { jb_puts(c, b, "[]"); return; }
-        jb_puts(c, b, "[");
-        for (size_t i = 0; i < v->u.l->n; i++) {
-            if (i) jb_puts(c, b, indent >= 0 ? "," : ", ");
-            if (indent >= 0) json_nl(c, b, indent, level + 1);
-            put_json(c, b, &v->u.l->v[i], indent, sort, level + 1);
-        }
-        if (indent >= 0) json_nl(c, b, indent, level);
-        jb_puts(c, b, "]");
-        return;
-    case JV_DICT: {
-        if (v->ns) break;
-        const jdict *d = v->u.d;
-        if (!d->n) { jb_puts(c, b, "{}"); return; }
-        size_t *order = alloc(c, d->n * sizeof *order);
-        for (size_t i = 0; i < d->n; i++) order[i] = i;
-        if (sort)  /* insertion sort by key bytes: dicts here are small */
-            for (size_t i = 1; i < d->n; i++)
-                for (size_t j = i; j > 0; j--) {
-                    const jv *x = &d->k[order[j - 1]], *y = &d->k[order[j]];
-                    if (x->t != JV_STR || y->t != JV_STR) fail(c, "tojson: sort_keys needs string keys");
-                    size_t m = x->u.s.n < y->u.s.n ? x->u.s.n : y->u.s.n;
-                    int r = memcmp(x->u.s.p, y->u.s.p, m);
-                    if (r < 0 || (r == 0 && x->u.s.n <= y->u.s.n)) break;
-                    size_t t = order[j]; order[j] = order[j - 1]; order[j - 1] = t;
-                }
-        jb_puts(c, b, "{");
-        for (size_t i = 0; i < d->n; i++) {
-            const jv *k = &d->k[order[i]];
-            if (i) jb_puts(c, b, indent >= 0 ? "," : ", ");
-            if (indent >= 0) json_nl(c, b, indent, level + 1);
-            if (k->t == JV_STR) {
-                json_str(c, b, k->u.s.p, k->u.s.n);
-            } else if (k->t == JV_NONE || k->t == JV_BOOL || k->t == JV_INT || k->t == JV_FLOAT) {
-                jbuf kb = {.max = 64};
-                put_json(c, &kb, k, -1, false, level + 1);  /* Python quotes scalar keys */
-                json_str(c, b, kb.p, kb.n);
-            } else {
-                fail(c, "tojson: keys must be str, int, float, bool or None, not %s", type_name(k));
-            }
-            jb_puts(c, b, ": ");
-            put_json(c, b, &d->v[order[i]], indent, sort, level + 1);
-        }
-        if (indent >= 0) json_nl(c, b, indent, level);
-        jb_puts(c, b, "}");
-        return;
-    }
-    default: break;
-    }
-    fail(c, "tojson: Object of type %s is not JSON serializable", type_name(v));
-}
 
 /* ---- scopes ---------------------------------------------------------------------------------------- */
 
@@ -442,8 +24,8 @@ static void scope_set(jctx *c, scope *s, const char *name, jv v) {
         }
     if (s->n == s->cap) {
         size_t cap = s->cap ? s->cap * 2 : 8;
-        const char **nm = alloc(c, cap * sizeof *nm);
-        jv *vl = alloc(c, cap * sizeof *vl);
+        const char **nm = jx_alloc(c, cap * sizeof *nm);
+        jv *vl = jx_alloc(c, cap * sizeof *vl);
         if (s->n) memcpy(nm, s->names, s->n * sizeof *nm), memcpy(vl, s->vals, s->n * sizeof *vl);
         s->names = nm, s->vals = vl, s->cap = cap;
     }
@@ -485,7 +67,7 @@ static const jv *arg(const jargs *a, size_t i, const char *name) {
 }
 
 static void check_nargs(jctx *c, const char *what, const jargs *a, size_t max_pos) {
-    if (a->npos > max_pos) fail(c, "%s takes at most %zu arguments (%zu given)", what, max_pos, a->npos);
+    if (a->npos > max_pos) jx_fail(c, "%s takes at most %zu arguments (%zu given)", what, max_pos, a->npos);
 }
 
 static jv eval(jctx *c, const jnode *n);
@@ -495,11 +77,11 @@ static void eval_args(jctx *c, const jnode *n, jargs *a) {
     a->pos = a->kwv = NULL;
     a->kwn = NULL;
     if (!n->n_kids) return;
-    a->pos = n->n_kids <= MAX_ARGS ? a->small : alloc(c, n->n_kids * sizeof *a->pos);
+    a->pos = n->n_kids <= MAX_ARGS ? a->small : jx_alloc(c, n->n_kids * sizeof *a->pos);
     for (size_t i = 0; i < n->n_kids; i++) {
         const jnode *k = n->kids[i];
         if (k->kind == E_KWARG) {
-            if (!a->kwn) a->kwn = alloc(c, n->n_kids * sizeof *a->kwn), a->kwv = alloc(c, n->n_kids * sizeof *a->kwv);
+            if (!a->kwn) a->kwn = jx_alloc(c, n->n_kids * sizeof *a->kwn), a->kwv = jx_alloc(c, n->n_kids * sizeof *a->kwv);
             a->kwn[a->nkw] = k->name;
             a->kwv[a->nkw++] = eval(c, k->a);
         } else {
@@ -513,20 +95,20 @@ static void args_rest(jctx *c, const jargs *a, size_t first, jargs *rest) {
     memset(rest, 0, sizeof *rest);
     if (a->npos <= first) return;
     rest->npos = a->npos - first;
-    rest->pos = rest->npos <= MAX_ARGS ? rest->small : alloc(c, rest->npos * sizeof *rest->pos);
+    rest->pos = rest->npos <= MAX_ARGS ? rest->small : jx_alloc(c, rest->npos * sizeof *rest->pos);
     memcpy(rest->pos, a->pos + first, rest->npos * sizeof *rest->pos);
 }
 
 static jv need_str(jctx *c, const jv *v, const char *what) {
-    if (v->t == JV_UNDEF) fail_undef(c, v);
-    if (v->t != JV_STR) fail(c, "%s expects a string, not %s", what, type_name(v));
+    if (v->t == JV_UNDEF) jx_fail_undef(c, v);
+    if (v->t != JV_STR) jx_fail(c, "%s expects a string, not %s", what, jx_type_name(v));
     return *v;
 }
 
 static int64_t need_int(jctx *c, const jv *v, const char *what) {
     if (v->t == JV_INT || v->t == JV_BOOL) return num_i(v);
-    if (v->t == JV_UNDEF) fail_undef(c, v);
-    fail(c, "%s expects an integer, not %s", what, type_name(v));
+    if (v->t == JV_UNDEF) jx_fail_undef(c, v);
+    jx_fail(c, "%s expects an integer, not %s", what, jx_type_name(v));
 }
 
 /* ---- strings ---------------------------------------------------------------------------------------- */
@@ -566,7 +148,7 @@ typedef struct { jv *v; size_t n, cap; } jvec;
 static void vec_push(jctx *c, jvec *v, jv x) {
     if (v->n == v->cap) {
         size_t cap = v->cap ? v->cap * 2 : 8;
-        jv *p = alloc(c, cap * sizeof *p);
+        jv *p = jx_alloc(c, cap * sizeof *p);
         if (v->n) memcpy(p, v->v, v->n * sizeof *p);
         v->v = p, v->cap = cap;
     }
@@ -591,11 +173,11 @@ static jv str_split(jctx *c, jv s, const jv *sep, const jv *maxsplit) {
             while (q < end && !in_set(*q, WS, sizeof WS - 1)) q++;
             vec_push(c, &out, mk_str_ref(p, (size_t)(q - p)));
             p = q;
-            step(c);
+            jx_step(c);
         }
     } else {
         jv d = need_str(c, sep, "split");
-        if (d.u.s.n == 0) fail(c, "split: empty separator");
+        if (d.u.s.n == 0) jx_fail(c, "split: empty separator");
         for (;;) {
             const char *q = (max >= 0 && (int64_t)out.n == max) ? NULL : find_sub(p, (size_t)(end - p), d.u.s.p, d.u.s.n);
             if (!q) {
@@ -604,7 +186,7 @@ static jv str_split(jctx *c, jv s, const jv *sep, const jv *maxsplit) {
             }
             vec_push(c, &out, mk_str_ref(p, (size_t)(q - p)));
             p = q + d.u.s.n;
-            step(c);
+            jx_step(c);
         }
     }
     return list_from(c, out.v, out.n);
@@ -618,26 +200,26 @@ static jv str_replace(jctx *c, jv s, const jv *oldv, const jv *newv, const jv *c
     int64_t done = 0;
     if (o.u.s.n == 0) {  /* Python inserts between every code point */
         size_t k;
-        size_t *off = cp_offsets(c, s.u.s.p, s.u.s.n, &k);
+        size_t *off = jx_cp_offsets(c, s.u.s.p, s.u.s.n, &k);
         for (size_t i = 0; i <= k; i++) {
-            if (count < 0 || done < count) jb_put(c, &b, w.u.s.p, w.u.s.n), done++;
-            if (i < k) jb_put(c, &b, s.u.s.p + off[i], off[i + 1] - off[i]);
+            if (count < 0 || done < count) jx_jb_put(c, &b, w.u.s.p, w.u.s.n), done++;
+            if (i < k) jx_jb_put(c, &b, s.u.s.p + off[i], off[i + 1] - off[i]);
         }
         return mk_str_ref(b.p ? b.p : "", b.n);
     }
     while (p < end) {
         const char *q = (count >= 0 && done >= count) ? NULL : find_sub(p, (size_t)(end - p), o.u.s.p, o.u.s.n);
         if (!q) break;
-        jb_put(c, &b, p, (size_t)(q - p));
-        jb_put(c, &b, w.u.s.p, w.u.s.n);
+        jx_jb_put(c, &b, p, (size_t)(q - p));
+        jx_jb_put(c, &b, w.u.s.p, w.u.s.n);
         p = q + o.u.s.n, done++;
     }
-    jb_put(c, &b, p, (size_t)(end - p));
+    jx_jb_put(c, &b, p, (size_t)(end - p));
     return mk_str_ref(b.p ? b.p : "", b.n);
 }
 
 static jv str_case(jctx *c, jv s, int mode) {  /* 0 lower, 1 upper, 2 capitalize, 3 title (ASCII) */
-    char *o = alloc(c, s.u.s.n + 1);
+    char *o = jx_alloc(c, s.u.s.n + 1);
     bool start = true;
     for (size_t i = 0; i < s.u.s.n; i++) {
         char ch = s.u.s.p[i];
@@ -677,21 +259,21 @@ static jlist *iter_items(jctx *c, const jv *v) {
     }
     case JV_STR: {
         size_t k;
-        size_t *off = cp_offsets(c, v->u.s.p, v->u.s.n, &k);
+        size_t *off = jx_cp_offsets(c, v->u.s.p, v->u.s.n, &k);
         jv l = jinja_list(c, k);
         for (size_t i = 0; i < k; i++) l.u.l->v[i] = mk_str_ref(v->u.s.p + off[i], off[i + 1] - off[i]);
         return l.u.l;
     }
     default: break;
     }
-    fail(c, "'%s' object is not iterable", type_name(v));
+    jx_fail(c, "'%s' object is not iterable", jx_type_name(v));
 }
 
 static jv get_item(jctx *c, const jv *obj, const jv *key) {
-    if (obj->t == JV_UNDEF) fail_undef(c, obj);
+    if (obj->t == JV_UNDEF) jx_fail_undef(c, obj);
     if (obj->t == JV_DICT) {
         for (size_t i = 0; i < obj->u.d->n; i++)
-            if (eq(&obj->u.d->k[i], key)) return obj->u.d->v[i];
+            if (jx_eq(&obj->u.d->k[i], key)) return obj->u.d->v[i];
         return mk_undef(key->t == JV_STR ? key->u.s.p : "item");
     }
     if ((obj->t == JV_LIST || obj->t == JV_STR) && (key->t == JV_INT || key->t == JV_BOOL)) {
@@ -702,7 +284,7 @@ static jv get_item(jctx *c, const jv *obj, const jv *key) {
             return (i >= 0 && i < n) ? obj->u.l->v[i] : mk_undef("item");
         }
         size_t k;
-        size_t *off = cp_offsets(c, obj->u.s.p, obj->u.s.n, &k);
+        size_t *off = jx_cp_offsets(c, obj->u.s.p, obj->u.s.n, &k);
         if (i < 0) i += (int64_t)k;
         if (i < 0 || i >= (int64_t)k) return mk_undef("item");
         return mk_str_ref(obj->u.s.p + off[i], off[i + 1] - off[i]);
@@ -714,7 +296,7 @@ static jv get_item(jctx *c, const jv *obj, const jv *key) {
 static void slice_bounds(jctx *c, int64_t n, const jv *a, const jv *b, const jv *s, int64_t *start, int64_t *stop,
                          int64_t *stp) {
     int64_t st = (s && s->t != JV_NONE) ? need_int(c, s, "slice step") : 1;
-    if (st == 0) fail(c, "slice step cannot be zero");
+    if (st == 0) jx_fail(c, "slice step cannot be zero");
     int64_t lo, hi;
     if (st > 0) lo = 0, hi = n;
     else lo = -1, hi = n - 1;
@@ -736,19 +318,19 @@ static void slice_bounds(jctx *c, int64_t n, const jv *a, const jv *b, const jv 
 }
 
 static jv do_slice(jctx *c, const jv *obj, const jv *a, const jv *b, const jv *s) {
-    if (obj->t == JV_UNDEF) fail_undef(c, obj);
-    if (obj->t != JV_LIST && obj->t != JV_STR) fail(c, "'%s' object is not subscriptable", type_name(obj));
+    if (obj->t == JV_UNDEF) jx_fail_undef(c, obj);
+    if (obj->t != JV_LIST && obj->t != JV_STR) jx_fail(c, "'%s' object is not subscriptable", jx_type_name(obj));
     size_t k = 0, *off = NULL;
     int64_t n;
     if (obj->t == JV_LIST) n = (int64_t)obj->u.l->n;
-    else off = cp_offsets(c, obj->u.s.p, obj->u.s.n, &k), n = (int64_t)k;
+    else off = jx_cp_offsets(c, obj->u.s.p, obj->u.s.n, &k), n = (int64_t)k;
     int64_t x, y, st;
     slice_bounds(c, n, a, b, s, &x, &y, &st);
     jvec out = {0};
     jbuf sb = {.max = SIZE_MAX / 2};
     for (int64_t i = x; st > 0 ? i < y : i > y; i += st) {
         if (obj->t == JV_LIST) vec_push(c, &out, obj->u.l->v[i]);
-        else jb_put(c, &sb, obj->u.s.p + off[i], off[i + 1] - off[i]);
+        else jx_jb_put(c, &sb, obj->u.s.p + off[i], off[i + 1] - off[i]);
     }
     if (obj->t == JV_STR) return mk_str_ref(sb.p ? sb.p : "", sb.n);
     return list_from(c, out.v, out.n);
@@ -781,23 +363,23 @@ static bool run_test(jctx *c, const char *name, const jv *v, const jargs *a) {
         int64_t i = need_int(c, v, name);
         return (i % 2 != 0) == (name[0] == 'o');
     }
-    if (!x) fail(c, "test '%s' is unknown or needs an argument", name);
+    if (!x) jx_fail(c, "test '%s' is unknown or needs an argument", name);
     if (!strcmp(name, "equalto") || !strcmp(name, "eq") || !strcmp(name, "==") || !strcmp(name, "sameas"))
-        return eq(v, x);
-    if (!strcmp(name, "ne") || !strcmp(name, "!=")) return !eq(v, x);
+        return jx_eq(v, x);
+    if (!strcmp(name, "ne") || !strcmp(name, "!=")) return !jx_eq(v, x);
     if (!strcmp(name, "divisibleby")) {
         int64_t d = need_int(c, x, name);
-        if (d == 0) fail(c, "divisibleby 0");
+        if (d == 0) jx_fail(c, "divisibleby 0");
         return need_int(c, v, name) % d == 0;
     }
     if (!strcmp(name, "in")) {
         jlist *l = iter_items(c, x);
         if (x->t == JV_STR) return v->t == JV_STR && find_sub(x->u.s.p, x->u.s.n, v->u.s.p, v->u.s.n);
         for (size_t i = 0; i < l->n; i++)
-            if (eq(v, &l->v[i])) return true;
+            if (jx_eq(v, &l->v[i])) return true;
         return false;
     }
-    fail(c, "unknown test '%s'", name);
+    jx_fail(c, "unknown test '%s'", name);
 }
 
 /* ---- filters ------------------------------------------------------------------------------------------ */
@@ -810,7 +392,7 @@ static jv filter_select(jctx *c, const jv *v, const jargs *a, bool reject, bool 
     const char *attr = NULL;
     if (by_attr) {
         const jv *an = arg(a, 0, NULL);
-        if (!an) fail(c, "selectattr/rejectattr need an attribute name");
+        if (!an) jx_fail(c, "selectattr/rejectattr need an attribute name");
         attr = need_str(c, an, "selectattr").u.s.p;
         first = 1;
     }
@@ -819,9 +401,9 @@ static jv filter_select(jctx *c, const jv *v, const jargs *a, bool reject, bool 
     args_rest(c, a, first + 1, &rest);
     jvec out = {0};
     for (size_t i = 0; i < l->n; i++) {
-        step(c);
+        jx_step(c);
         jv item = attr ? attr_of(c, &l->v[i], attr) : l->v[i];
-        bool ok = tn ? run_test(c, need_str(c, tn, "select").u.s.p, &item, &rest) : truthy(&item);
+        bool ok = tn ? run_test(c, need_str(c, tn, "select").u.s.p, &item, &rest) : jx_truthy(&item);
         if (ok != reject) vec_push(c, &out, l->v[i]);
     }
     return list_from(c, out.v, out.n);
@@ -841,7 +423,7 @@ static jv filter_map(jctx *c, const jv *v, const jargs *a) {
         }
     } else {
         const jv *fn = arg(a, 0, NULL);
-        if (!fn) fail(c, "map needs a filter name or attribute=");
+        if (!fn) jx_fail(c, "map needs a filter name or attribute=");
         jargs rest;
         args_rest(c, a, 1, &rest);
         for (size_t i = 0; i < l->n; i++) vec_push(c, &out, apply_filter(c, need_str(c, fn, "map").u.s.p, &l->v[i], &rest));
@@ -850,28 +432,28 @@ static jv filter_map(jctx *c, const jv *v, const jargs *a) {
 }
 
 static jv apply_filter(jctx *c, const char *name, const jv *v, const jargs *a) {
-    step(c);
+    jx_step(c);
     if (!strcmp(name, "default") || !strcmp(name, "d")) {
         const jv *d = arg(a, 0, "default_value"), *boolean = arg(a, 1, "boolean");
-        bool use = v->t == JV_UNDEF || (boolean && truthy(boolean) && !truthy(v));
+        bool use = v->t == JV_UNDEF || (boolean && jx_truthy(boolean) && !jx_truthy(v));
         return use ? (d ? *d : mk_str_ref("", 0)) : *v;
     }
     if (!strcmp(name, "length") || !strcmp(name, "count")) {
-        if (v->t == JV_STR) return mk_int((int64_t)cp_count(v->u.s.p, v->u.s.n));
+        if (v->t == JV_STR) return mk_int((int64_t)jx_cp_count(v->u.s.p, v->u.s.n));
         if (v->t == JV_LIST) return mk_int((int64_t)v->u.l->n);
         if (v->t == JV_DICT) return mk_int((int64_t)v->u.d->n);
         if (v->t == JV_UNDEF) return mk_int(0);
-        fail(c, "object of type '%s' has no len()", type_name(v));
+        jx_fail(c, "object of type '%s' has no len()", jx_type_name(v));
     }
     if (!strcmp(name, "tojson")) {
         const jv *ind = arg(a, 0, "indent"), *sk = arg(a, 3, "sort_keys");
         int indent = (ind && ind->t != JV_NONE) ? (int)need_int(c, ind, "tojson indent") : -1;
-        if (indent > 64) fail(c, "tojson: indent %d is too large", indent);
+        if (indent > 64) jx_fail(c, "tojson: indent %d is too large", indent);
         jbuf b = {.max = c->out.max};
-        put_json(c, &b, v, indent, sk && truthy(sk), 0);
+        jx_put_json(c, &b, v, indent, sk && jx_truthy(sk), 0);
         return mk_str_ref(b.p ? b.p : "", b.n);
     }
-    if (!strcmp(name, "string")) return to_str(c, v);
+    if (!strcmp(name, "string")) return jx_to_str(c, v);
     if (!strcmp(name, "list")) return list_from(c, iter_items(c, v)->v, iter_items(c, v)->n);
     if (!strcmp(name, "first") || !strcmp(name, "last")) {
         jlist *l = iter_items(c, v);
@@ -888,19 +470,19 @@ static jv apply_filter(jctx *c, const char *name, const jv *v, const jargs *a) {
     }
     if (!strcmp(name, "join")) {
         const jv *sep = arg(a, 0, "d"), *attr = arg(a, 1, "attribute");
-        jv s = sep ? to_str(c, sep) : mk_str_ref("", 0);
+        jv s = sep ? jx_to_str(c, sep) : mk_str_ref("", 0);
         jlist *l = iter_items(c, v);
         jbuf b = {.max = c->out.max};
         for (size_t i = 0; i < l->n; i++) {
-            if (i) jb_put(c, &b, s.u.s.p, s.u.s.n);
+            if (i) jx_jb_put(c, &b, s.u.s.p, s.u.s.n);
             jv item = attr ? attr_of(c, &l->v[i], need_str(c, attr, "join").u.s.p) : l->v[i];
-            put_str(c, &b, &item);
+            jx_put_str(c, &b, &item);
         }
         return mk_str_ref(b.p ? b.p : "", b.n);
     }
     if (!strcmp(name, "items")) {
         if (v->t == JV_UNDEF) return jinja_list(c, 0);
-        if (v->t != JV_DICT || v->ns) fail(c, "items expects a mapping, not %s", type_name(v));
+        if (v->t != JV_DICT || v->ns) jx_fail(c, "items expects a mapping, not %s", jx_type_name(v));
         jv l = jinja_list(c, v->u.d->n);
         for (size_t i = 0; i < v->u.d->n; i++) {
             jv pair = jinja_list(c, 2);
@@ -949,11 +531,11 @@ static jv apply_filter(jctx *c, const char *name, const jv *v, const jargs *a) {
     if (!strcmp(name, "abs")) {
         if (v->t == JV_FLOAT) return mk_float(fabs(v->u.f));
         int64_t i = need_int(c, v, "abs");
-        if (i == INT64_MIN) fail(c, "integer overflow");
+        if (i == INT64_MIN) jx_fail(c, "integer overflow");
         return mk_int(i < 0 ? -i : i);
     }
     /* the rest work on the string form (Undefined prints as "") */
-    jv s = to_str(c, v);
+    jv s = jx_to_str(c, v);
     if (!strcmp(name, "trim")) return strip(c, s, arg(a, 0, "chars"), 1, 1);
     if (!strcmp(name, "lower")) return str_case(c, s, 0);
     if (!strcmp(name, "upper")) return str_case(c, s, 1);
@@ -961,10 +543,10 @@ static jv apply_filter(jctx *c, const char *name, const jv *v, const jargs *a) {
     if (!strcmp(name, "title")) return str_case(c, s, 3);
     if (!strcmp(name, "replace")) {
         const jv *o = arg(a, 0, "old"), *w = arg(a, 1, "new");
-        if (!o || !w) fail(c, "replace needs two arguments");
+        if (!o || !w) jx_fail(c, "replace needs two arguments");
         return str_replace(c, s, o, w, arg(a, 2, "count"));
     }
-    fail(c, "unknown filter '%s'", name);
+    jx_fail(c, "unknown filter '%s'", name);
 }
 
 /* ---- attributes, methods, calls ------------------------------------------------------------------------ */
@@ -987,9 +569,9 @@ static jv loop_attr(jctx *c, const jloop *l, const char *name) {
 }
 
 static jv attr_of(jctx *c, const jv *obj, const char *name) {
-    if (obj->t == JV_UNDEF) fail_undef(c, obj);
+    if (obj->t == JV_UNDEF) jx_fail_undef(c, obj);
     if (obj->t == JV_DICT) {
-        const jv *x = dict_get(obj->u.d, name, strlen(name));
+        const jv *x = jx_dict_get(obj->u.d, name, strlen(name));
         return x ? *x : mk_undef(name);
     }
     if (obj->t == JV_LOOP) return loop_attr(c, obj->u.loop, name);
@@ -1008,38 +590,38 @@ static bool call_method(jctx *c, const jv *obj, const char *name, const jargs *a
             *out = str_split(c, s, arg(a, 0, "sep"), arg(a, 1, "maxsplit"));
         } else if (!strcmp(name, "startswith") || !strcmp(name, "endswith")) {
             const jv *x = arg(a, 0, NULL);
-            if (!x) fail(c, "%s needs an argument", name);
+            if (!x) jx_fail(c, "%s needs an argument", name);
             *out = mk_bool(affix_match(c, s, x, name[0] == 's'));
         } else if (!strcmp(name, "lower") || !strcmp(name, "upper") || !strcmp(name, "capitalize") ||
                    !strcmp(name, "title")) {
             *out = str_case(c, s, name[0] == 'l' ? 0 : name[0] == 'u' ? 1 : name[0] == 'c' ? 2 : 3);
         } else if (!strcmp(name, "replace")) {
-            if (a->npos < 2) fail(c, "replace needs two arguments");
+            if (a->npos < 2) jx_fail(c, "replace needs two arguments");
             *out = str_replace(c, s, &a->pos[0], &a->pos[1], arg(a, 2, NULL));
         } else if (!strcmp(name, "find") || !strcmp(name, "count")) {
             const jv *x = arg(a, 0, NULL);
-            if (!x) fail(c, "%s needs an argument", name);
+            if (!x) jx_fail(c, "%s needs an argument", name);
             jv sub = need_str(c, x, name);
             if (name[0] == 'f') {
                 const char *q = find_sub(s.u.s.p, s.u.s.n, sub.u.s.p, sub.u.s.n);
-                *out = mk_int(q ? (int64_t)cp_count(s.u.s.p, (size_t)(q - s.u.s.p)) : -1);
+                *out = mk_int(q ? (int64_t)jx_cp_count(s.u.s.p, (size_t)(q - s.u.s.p)) : -1);
             } else {
                 int64_t k = 0;
                 const char *p = s.u.s.p, *end = p + s.u.s.n;
-                if (!sub.u.s.n) k = (int64_t)cp_count(p, s.u.s.n) + 1;
+                if (!sub.u.s.n) k = (int64_t)jx_cp_count(p, s.u.s.n) + 1;
                 else
                     for (const char *q; (q = find_sub(p, (size_t)(end - p), sub.u.s.p, sub.u.s.n)); p = q + sub.u.s.n) k++;
                 *out = mk_int(k);
             }
         } else if (!strcmp(name, "join")) {
             const jv *x = arg(a, 0, NULL);
-            if (!x) fail(c, "join needs an argument");
+            if (!x) jx_fail(c, "join needs an argument");
             jlist *l = iter_items(c, x);
             jbuf b = {.max = c->out.max};
             for (size_t i = 0; i < l->n; i++) {
-                if (i) jb_put(c, &b, s.u.s.p, s.u.s.n);
+                if (i) jx_jb_put(c, &b, s.u.s.p, s.u.s.n);
                 jv it = need_str(c, &l->v[i], "join");
-                jb_put(c, &b, it.u.s.p, it.u.s.n);
+                jx_jb_put(c, &b, it.u.s.p, it.u.s.n);
             }
             *out = mk_str_ref(b.p ? b.p : "", b.n);
         } else {
@@ -1056,17 +638,17 @@ static bool call_method(jctx *c, const jv *obj, const char *name, const jargs *a
             *out = list_from(c, name[0] == 'k' ? d->k : d->v, d->n);
         } else if (!strcmp(name, "get")) {
             const jv *k = arg(a, 0, NULL), *dflt = arg(a, 1, NULL);
-            if (!k) fail(c, "get needs a key");
+            if (!k) jx_fail(c, "get needs a key");
             *out = dflt ? *dflt : V_NONE;
             for (size_t i = 0; i < d->n; i++)
-                if (eq(&d->k[i], k)) *out = d->v[i];
+                if (jx_eq(&d->k[i], k)) *out = d->v[i];
         } else {
             return false;
         }
         return true;
     }
     if (obj->t == JV_LOOP && !strcmp(name, "cycle")) {
-        if (!a->npos) fail(c, "loop.cycle needs arguments");
+        if (!a->npos) jx_fail(c, "loop.cycle needs arguments");
         *out = a->pos[obj->u.loop->index0 % a->npos];
         return true;
     }
@@ -1077,32 +659,32 @@ static jv call_func(jctx *c, int fn, const jargs *a) {
     switch (fn) {
     case F_RAISE: {
         const jv *m = arg(a, 0, NULL);
-        jv s = m ? to_str(c, m) : mk_str_ref("", 0);
-        fail(c, "raise_exception: %.*s", (int)(s.u.s.n > 300 ? 300 : s.u.s.n), s.u.s.p);
+        jv s = m ? jx_to_str(c, m) : mk_str_ref("", 0);
+        jx_fail(c, "raise_exception: %.*s", (int)(s.u.s.n > 300 ? 300 : s.u.s.n), s.u.s.p);
     }
     case F_NAMESPACE:
     case F_DICT: {
         jv d = jinja_dict(c);
         d.ns = fn == F_NAMESPACE;
         for (size_t i = 0; i < a->npos; i++) {  /* namespace({...}) / dict({...}) copy a mapping */
-            if (a->pos[i].t != JV_DICT) fail(c, "%s: positional arguments must be mappings", func_names[fn]);
-            for (size_t k = 0; k < a->pos[i].u.d->n; k++) dict_put(c, d.u.d, a->pos[i].u.d->k[k], a->pos[i].u.d->v[k]);
+            if (a->pos[i].t != JV_DICT) jx_fail(c, "%s: positional arguments must be mappings", jx_func_names[fn]);
+            for (size_t k = 0; k < a->pos[i].u.d->n; k++) jx_dict_put(c, d.u.d, a->pos[i].u.d->k[k], a->pos[i].u.d->v[k]);
         }
-        for (size_t i = 0; i < a->nkw; i++) dict_put(c, d.u.d, jinja_str(c, a->kwn[i], strlen(a->kwn[i])), a->kwv[i]);
+        for (size_t i = 0; i < a->nkw; i++) jx_dict_put(c, d.u.d, jinja_str(c, a->kwn[i], strlen(a->kwn[i])), a->kwv[i]);
         return d;
     }
     case F_RANGE: {
-        if (a->npos < 1 || a->npos > 3) fail(c, "range takes 1 to 3 arguments");
+        if (a->npos < 1 || a->npos > 3) jx_fail(c, "range takes 1 to 3 arguments");
         int64_t lo = 0, hi, st = 1;
         if (a->npos == 1) hi = need_int(c, &a->pos[0], "range");
         else lo = need_int(c, &a->pos[0], "range"), hi = need_int(c, &a->pos[1], "range");
         if (a->npos == 3) st = need_int(c, &a->pos[2], "range");
-        if (st == 0) fail(c, "range step must not be zero");
+        if (st == 0) jx_fail(c, "range step must not be zero");
         double count = ((double)hi - (double)lo) / (double)st;
-        if (count > (double)(c->max_steps - c->steps)) fail(c, "range of %.0f items exceeds the step budget", count);
+        if (count > (double)(c->max_steps - c->steps)) jx_fail(c, "range of %.0f items exceeds the step budget", count);
         jvec out = {0};
         for (int64_t i = lo; st > 0 ? i < hi : i > hi; i += st) {
-            step(c);
+            jx_step(c);
             vec_push(c, &out, mk_int(i));
             if ((st > 0 && i > INT64_MAX - st) || (st < 0 && i < INT64_MIN - st)) break;
         }
@@ -1110,10 +692,10 @@ static jv call_func(jctx *c, int fn, const jargs *a) {
     }
     case F_STRFTIME: {
         const jv *f = arg(a, 0, NULL);
-        if (!f) fail(c, "strftime_now needs a format");
+        if (!f) jx_fail(c, "strftime_now needs a format");
         jv fs = need_str(c, f, "strftime_now");
         char fmt[128], buf[256];
-        if (fs.u.s.n >= sizeof fmt) fail(c, "strftime_now: format too long");
+        if (fs.u.s.n >= sizeof fmt) jx_fail(c, "strftime_now: format too long");
         memcpy(fmt, fs.u.s.p, fs.u.s.n), fmt[fs.u.s.n] = 0;
         time_t now = time(NULL);
         struct tm tmv;
@@ -1122,23 +704,23 @@ static jv call_func(jctx *c, int fn, const jargs *a) {
         return jinja_str(c, buf, k);
     }
     }
-    fail(c, "not callable");
+    jx_fail(c, "not callable");
 }
 
 /* ---- expressions -------------------------------------------------------------------------------------- */
 
 static jv arith(jctx *c, int op, const jv *a, const jv *b) {
     if (op == '~') {
-        jv x = to_str(c, a), y = to_str(c, b);
-        char *p = alloc(c, x.u.s.n + y.u.s.n + 1);
+        jv x = jx_to_str(c, a), y = jx_to_str(c, b);
+        char *p = jx_alloc(c, x.u.s.n + y.u.s.n + 1);
         memcpy(p, x.u.s.p, x.u.s.n), memcpy(p + x.u.s.n, y.u.s.p, y.u.s.n);
         return mk_str_ref(p, x.u.s.n + y.u.s.n);
     }
-    if (a->t == JV_UNDEF) fail_undef(c, a);
-    if (b->t == JV_UNDEF) fail_undef(c, b);
+    if (a->t == JV_UNDEF) jx_fail_undef(c, a);
+    if (b->t == JV_UNDEF) jx_fail_undef(c, b);
     if (op == '+' && a->t == JV_STR && b->t == JV_STR) {
-        if (a->u.s.n + b->u.s.n > c->out.max) fail(c, "string longer than %zu bytes", c->out.max);
-        char *p = alloc(c, a->u.s.n + b->u.s.n + 1);
+        if (a->u.s.n + b->u.s.n > c->out.max) jx_fail(c, "string longer than %zu bytes", c->out.max);
+        char *p = jx_alloc(c, a->u.s.n + b->u.s.n + 1);
         memcpy(p, a->u.s.p, a->u.s.n), memcpy(p + a->u.s.n, b->u.s.p, b->u.s.n);
         return mk_str_ref(p, a->u.s.n + b->u.s.n);
     }
@@ -1153,14 +735,14 @@ static jv arith(jctx *c, int op, const jv *a, const jv *b) {
         const jv *s = a->t == JV_STR ? a : b;
         int64_t k = num_i(a->t == JV_STR ? b : a);
         if (k <= 0 || !s->u.s.n) return mk_str_ref("", 0);
-        if ((uint64_t)k > c->out.max / s->u.s.n) fail(c, "string longer than %zu bytes", c->out.max);
+        if ((uint64_t)k > c->out.max / s->u.s.n) jx_fail(c, "string longer than %zu bytes", c->out.max);
         jbuf o = {.max = c->out.max};
-        for (int64_t i = 0; i < k; i++) jb_put(c, &o, s->u.s.p, s->u.s.n);
+        for (int64_t i = 0; i < k; i++) jx_jb_put(c, &o, s->u.s.p, s->u.s.n);
         return mk_str_ref(o.p, o.n);
     }
     if (!is_num(a) || !is_num(b))
-        fail(c, "unsupported operand types for '%s': '%s' and '%s'",
-             op == 'F' ? "//" : op == 'P' ? "**" : (char[]){(char)op, 0}, type_name(a), type_name(b));
+        jx_fail(c, "unsupported operand types for '%s': '%s' and '%s'",
+             op == 'F' ? "//" : op == 'P' ? "**" : (char[]){(char)op, 0}, jx_type_name(a), jx_type_name(b));
     if (a->t != JV_FLOAT && b->t != JV_FLOAT && op != '/') {
         int64_t x = num_i(a), y = num_i(b), r;
         bool ovf = false;
@@ -1170,7 +752,7 @@ static jv arith(jctx *c, int op, const jv *a, const jv *b) {
         case '*': ovf = __builtin_mul_overflow(x, y, &r); break;
         case 'F':
         case '%':
-            if (y == 0) fail(c, "integer division or modulo by zero");
+            if (y == 0) jx_fail(c, "integer division or modulo by zero");
             if (x == INT64_MIN && y == -1) { ovf = true; break; }
             r = op == 'F' ? x / y : x % y;
             if ((x % y != 0) && ((x < 0) != (y < 0))) r = op == 'F' ? r - 1 : r + y;  /* Python floors */
@@ -1180,9 +762,9 @@ static jv arith(jctx *c, int op, const jv *a, const jv *b) {
             r = 1;
             for (int64_t i = 0; i < y && !ovf; i++) ovf = __builtin_mul_overflow(r, x, &r);
             break;
-        default: fail(c, "bad operator");
+        default: jx_fail(c, "bad operator");
         }
-        if (ovf) fail(c, "integer overflow");
+        if (ovf) jx_fail(c, "integer overflow");
         return mk_int(r);
     }
     double x = num_f(a), y = num_f(b);
@@ -1191,20 +773,20 @@ static jv arith(jctx *c, int op, const jv *a, const jv *b) {
     case '-': return mk_float(x - y);
     case '*': return mk_float(x * y);
     case '/':
-        if (y == 0) fail(c, "division by zero");
+        if (y == 0) jx_fail(c, "division by zero");
         return mk_float(x / y);
     case 'F':
-        if (y == 0) fail(c, "float floor division by zero");
+        if (y == 0) jx_fail(c, "float floor division by zero");
         return mk_float(floor(x / y));
     case '%': {
-        if (y == 0) fail(c, "float modulo by zero");
+        if (y == 0) jx_fail(c, "float modulo by zero");
         double m = fmod(x, y);
         if (m != 0 && ((m < 0) != (y < 0))) m += y;
         return mk_float(m);
     }
     case 'P': return mk_float(pow(x, y));
     }
-    fail(c, "bad operator");
+    jx_fail(c, "bad operator");
 }
 
 static int order(jctx *c, const jv *a, const jv *b, int op) {
@@ -1222,26 +804,26 @@ static int order(jctx *c, const jv *a, const jv *b, int op) {
         if (r) return r < 0 ? -1 : 1;
         return a->u.s.n < b->u.s.n ? -1 : a->u.s.n > b->u.s.n;
     }
-    if (a->t == JV_UNDEF) fail_undef(c, a);
-    if (b->t == JV_UNDEF) fail_undef(c, b);
-    fail(c, "'%s' not supported between '%s' and '%s'",
-         op == 'l' ? "<=" : op == 'g' ? ">=" : (char[]){(char)op, 0}, type_name(a), type_name(b));
+    if (a->t == JV_UNDEF) jx_fail_undef(c, a);
+    if (b->t == JV_UNDEF) jx_fail_undef(c, b);
+    jx_fail(c, "'%s' not supported between '%s' and '%s'",
+         op == 'l' ? "<=" : op == 'g' ? ">=" : (char[]){(char)op, 0}, jx_type_name(a), jx_type_name(b));
 }
 
 static bool contains(jctx *c, const jv *hay, const jv *x) {
     if (hay->t == JV_STR) {
-        if (x->t == JV_UNDEF) fail_undef(c, x);
-        if (x->t != JV_STR) fail(c, "'in <string>' requires a string as left operand, not %s", type_name(x));
+        if (x->t == JV_UNDEF) jx_fail_undef(c, x);
+        if (x->t != JV_STR) jx_fail(c, "'in <string>' requires a string as left operand, not %s", jx_type_name(x));
         return find_sub(hay->u.s.p, hay->u.s.n, x->u.s.p, x->u.s.n) != NULL;
     }
     if (hay->t == JV_DICT) {
         for (size_t i = 0; i < hay->u.d->n; i++)
-            if (eq(&hay->u.d->k[i], x)) return true;
+            if (jx_eq(&hay->u.d->k[i], x)) return true;
         return false;
     }
     jlist *l = iter_items(c, hay);
     for (size_t i = 0; i < l->n; i++)
-        if (eq(&l->v[i], x)) return true;
+        if (jx_eq(&l->v[i], x)) return true;
     return false;
 }
 
@@ -1274,18 +856,18 @@ static jv eval(jctx *c, const jnode *n) {
             jv o = eval(c, n->a->a);
             eval_args(c, n, a);
             c->line = n->line;
-            if (o.t == JV_UNDEF) fail_undef(c, &o);
+            if (o.t == JV_UNDEF) jx_fail_undef(c, &o);
             jv r;
             if (call_method(c, &o, n->a->name, a, &r)) return r;
             jv f = attr_of(c, &o, n->a->name);
             if (f.t == JV_FUNC) return call_func(c, f.u.fn, a);
-            fail(c, "'%s' object has no method '%s'", type_name(&o), n->a->name);
+            jx_fail(c, "'%s' object has no method '%s'", jx_type_name(&o), n->a->name);
         }
         jv f = eval(c, n->a);
         eval_args(c, n, a);
         c->line = n->line;
-        if (f.t == JV_UNDEF) fail_undef(c, &f);
-        if (f.t != JV_FUNC) fail(c, "'%s' object is not callable", type_name(&f));
+        if (f.t == JV_UNDEF) jx_fail_undef(c, &f);
+        if (f.t != JV_FUNC) jx_fail(c, "'%s' object is not callable", jx_type_name(&f));
         return call_func(c, f.u.fn, a);
     }
     case E_FILTER: {
@@ -1305,15 +887,15 @@ static jv eval(jctx *c, const jnode *n) {
     case E_UNARY: {
         jv v = eval(c, n->a);
         c->line = n->line;
-        if (n->op == 'n') return mk_bool(!truthy(&v));
+        if (n->op == 'n') return mk_bool(!jx_truthy(&v));
         if (v.t == JV_FLOAT) return mk_float(n->op == '-' ? -v.u.f : v.u.f);
         if (v.t == JV_INT || v.t == JV_BOOL) {
             int64_t i = num_i(&v);
-            if (n->op == '-' && i == INT64_MIN) fail(c, "integer overflow");
+            if (n->op == '-' && i == INT64_MIN) jx_fail(c, "integer overflow");
             return mk_int(n->op == '-' ? -i : i);
         }
-        if (v.t == JV_UNDEF) fail_undef(c, &v);
-        fail(c, "bad operand type for unary %c: '%s'", n->op, type_name(&v));
+        if (v.t == JV_UNDEF) jx_fail_undef(c, &v);
+        jx_fail(c, "bad operand type for unary %c: '%s'", n->op, jx_type_name(&v));
     }
     case E_BINARY: {
         jv a = eval(c, n->a), b = eval(c, n->b);
@@ -1324,8 +906,8 @@ static jv eval(jctx *c, const jnode *n) {
         jv a = eval(c, n->a), b = eval(c, n->b);
         c->line = n->line;
         switch (n->op) {
-        case '=': return mk_bool(eq(&a, &b));
-        case '!': return mk_bool(!eq(&a, &b));
+        case '=': return mk_bool(jx_eq(&a, &b));
+        case '!': return mk_bool(!jx_eq(&a, &b));
         case 'i': return mk_bool(contains(c, &b, &a));
         case 'I': return mk_bool(!contains(c, &b, &a));
         }
@@ -1340,15 +922,15 @@ static jv eval(jctx *c, const jnode *n) {
     }
     case E_AND: {
         jv a = eval(c, n->a);
-        return truthy(&a) ? eval(c, n->b) : a;
+        return jx_truthy(&a) ? eval(c, n->b) : a;
     }
     case E_OR: {
         jv a = eval(c, n->a);
-        return truthy(&a) ? a : eval(c, n->b);
+        return jx_truthy(&a) ? a : eval(c, n->b);
     }
     case E_COND: {
         jv cond = eval(c, n->a);
-        if (truthy(&cond)) return eval(c, n->b);
+        if (jx_truthy(&cond)) return eval(c, n->b);
         return n->c ? eval(c, n->c) : mk_undef("else");
     }
     case E_LIST:
@@ -1362,13 +944,13 @@ static jv eval(jctx *c, const jnode *n) {
         jv d = jinja_dict(c);
         for (size_t i = 0; i + 1 < n->n_kids; i += 2) {
             jv k = eval(c, n->kids[i]), v = eval(c, n->kids[i + 1]);
-            dict_put(c, d.u.d, k, v);
+            jx_dict_put(c, d.u.d, k, v);
         }
         return d;
     }
     default: break;
     }
-    fail(c, "internal: not an expression");
+    jx_fail(c, "internal: not an expression");
 }
 
 /* ---- statements ---------------------------------------------------------------------------------------- */
@@ -1383,7 +965,7 @@ static void bind_targets(jctx *c, const jnode *n, scope *s, const jv *item) {
         return;
     }
     jlist *l = iter_items(c, item);
-    if (l->n != n->n_names) fail(c, "cannot unpack %zu values into %zu loop variables", l->n, n->n_names);
+    if (l->n != n->n_names) jx_fail(c, "cannot unpack %zu values into %zu loop variables", l->n, n->n_names);
     for (size_t i = 0; i < n->n_names; i++) scope_set(c, s, n->names[i], l->v[i]);
 }
 
@@ -1395,23 +977,23 @@ static int exec_for(jctx *c, const jnode *n) {
         jvec kept = {0};
         scope s = {.parent = c->top};
         for (size_t i = 0; i < items->n; i++) {
-            step(c);
+            jx_step(c);
             s.n = 0;
             bind_targets(c, n, &s, &items->v[i]);
             c->top = &s;
             jv ok = eval(c, n->d);
             c->top = s.parent;
-            if (truthy(&ok)) vec_push(c, &kept, items->v[i]);
+            if (jx_truthy(&ok)) vec_push(c, &kept, items->v[i]);
         }
         items = list_from(c, kept.v, kept.n).u.l;
     }
-    jloop *lp = alloc(c, sizeof *lp);
+    jloop *lp = jx_alloc(c, sizeof *lp);
     lp->items = items;
     jv loopv = {.t = JV_LOOP};
     loopv.u.loop = lp;
     scope s = {.parent = c->top};
     for (size_t i = 0; i < items->n; i++) {
-        step(c);
+        jx_step(c);
         lp->index0 = i;
         s.n = 0;  /* a fresh scope each iteration, as Jinja2 has; the arrays are reused */
         bind_targets(c, n, &s, &items->v[i]);
@@ -1426,7 +1008,7 @@ static int exec_for(jctx *c, const jnode *n) {
 }
 
 static int exec(jctx *c, const jnode *n) {
-    step(c);
+    jx_step(c);
     c->line = n->line;
     switch (n->kind) {
     case N_BLOCK:
@@ -1435,15 +1017,15 @@ static int exec(jctx *c, const jnode *n) {
             if (flow != FLOW_NORMAL) return flow;
         }
         return FLOW_NORMAL;
-    case N_TEXT: jb_put(c, &c->out, n->lit.u.s.p, n->lit.u.s.n); return FLOW_NORMAL;
+    case N_TEXT: jx_jb_put(c, &c->out, n->lit.u.s.p, n->lit.u.s.n); return FLOW_NORMAL;
     case N_OUTPUT: {
         jv v = eval(c, n->a);
-        put_str(c, &c->out, &v);
+        jx_put_str(c, &c->out, &v);
         return FLOW_NORMAL;
     }
     case N_IF: {
         jv cond = eval(c, n->a);
-        if (truthy(&cond)) return exec(c, n->b);
+        if (jx_truthy(&cond)) return exec(c, n->b);
         return n->c ? exec(c, n->c) : FLOW_NORMAL;
     }
     case N_FOR: return exec_for(c, n);
@@ -1452,8 +1034,8 @@ static int exec(jctx *c, const jnode *n) {
         c->line = n->line;
         if (n->name2) {
             jv ns = lookup(c, n->names[0]);
-            if (ns.t != JV_DICT || !ns.ns) fail(c, "cannot assign attribute on non-namespace object '%s'", n->names[0]);
-            dict_put(c, ns.u.d, jinja_str(c, n->name2, strlen(n->name2)), v);
+            if (ns.t != JV_DICT || !ns.ns) jx_fail(c, "cannot assign attribute on non-namespace object '%s'", n->names[0]);
+            jx_dict_put(c, ns.u.d, jinja_str(c, n->name2, strlen(n->name2)), v);
         } else {
             scope_set(c, c->top, n->names[0], v);
         }
@@ -1472,7 +1054,7 @@ static int exec(jctx *c, const jnode *n) {
     case N_CONTINUE: return FLOW_CONTINUE;
     default: break;
     }
-    fail(c, "internal: not a statement");
+    jx_fail(c, "internal: not a statement");
 }
 
 /* ---- entry point ---------------------------------------------------------------------------------------- */
@@ -1496,12 +1078,12 @@ wk_status jinja_render(const jtmpl *t, void (*setup)(jctx *c, void *user), void 
         st = c->status;
         goto done;
     }
-    root = alloc(c, sizeof *root);
+    root = jx_alloc(c, sizeof *root);
     c->top = root;
     for (int f = 0; f < F_COUNT; f++) {
         jv fn = {.t = JV_FUNC};
         fn.u.fn = f;
-        scope_set(c, root, func_names[f], fn);
+        scope_set(c, root, jx_func_names[f], fn);
     }
     if (setup) setup(c, user);
     exec(c, t->root);
