@@ -61,23 +61,8 @@ static void f32_to_bf16(int64_t n, const float *x, uint16_t *y) {
 
 /* ---- attention: value tile and softmax exponentials (isa.h) ---- */
 
-/* plain NEON: 4 columns of one row at a time, accumulator in a register over the nk rows */
-#define DEFINE_WSUM(NAME, TX, LDX, ONEX)                                                             \
-    static void NAME(int64_t n, int nr, int nk, const float *w, size_t ldw, const TX *x, size_t ldx, float *y, \
-                     size_t ldy) {                                                                   \
-        int64_t i = 0;                                                                               \
-        for (; i + 4 <= n; i += 4)                                                                   \
-            for (int r = 0; r < nr; r++) {                                                           \
-                float32x4_t acc = vld1q_f32(y + (size_t)r * ldy + i);                                \
-                for (int j = 0; j < nk; j++)                                                         \
-                    acc = vfmaq_n_f32(acc, LDX(x + (size_t)j * ldx + i, 0), w[(size_t)r * ldw + j]); \
-                vst1q_f32(y + (size_t)r * ldy + i, acc);                                             \
-            }                                                                                        \
-        for (int r = 0; r < nr; r++) /* column tail */                                              \
-            for (int j = 0; j < nk; j++)                                                             \
-                for (int64_t t = i; t < n; t++)                                                      \
-                    y[(size_t)r * ldy + t] += w[(size_t)r * ldw + j] * ONEX(x + (size_t)j * ldx + t); \
-    }
+#define DEFINE_WSUM(NAME, TX, LDX, ONEX) \
+    WK_DEFINE_WSUM(NAME, TX, LDX, ONEX, float32x4_t, 4, vld1q_f32, vst1q_f32, vdupq_n_f32, fma4)
 DEFINE_WSUM(wsum_f32, float, ld_f32, one_f32)
 DEFINE_WSUM(wsum_f16, uint16_t, ld_f16, one_f16)
 
@@ -104,25 +89,7 @@ INLINE float32x4_t exp4(float32x4_t x) {
     return vreinterpretq_f32_u32(vandq_u32(vreinterpretq_u32_f32(v), ok));
 }
 
-static float exp_sum(int64_t n, const float *x, float m, float *y) {
-    const float32x4_t mv = vdupq_n_f32(m);
-    float32x4_t s = vdupq_n_f32(0.0f);
-    int64_t i = 0;
-    for (; i + 4 <= n; i += 4) {
-        const float32x4_t e = exp4(vsubq_f32(vld1q_f32(x + i), mv));
-        vst1q_f32(y + i, e);
-        s = vaddq_f32(s, e);
-    }
-    if (i < n) { /* tail through a padded copy: the same polynomial for every element */
-        float buf[4];
-        for (int t = 0; t < 4; t++) buf[t] = i + t < n ? x[i + t] - m : -INFINITY;
-        const float32x4_t e = exp4(vld1q_f32(buf));
-        vst1q_f32(buf, e);
-        s = vaddq_f32(s, e);
-        for (int t = 0; i + t < n; t++) y[i + t] = buf[t];
-    }
-    return vaddvq_f32(s);
-}
+WK_DEFINE_EXP_SUM(exp_sum, float32x4_t, 4, vld1q_f32, vst1q_f32, vdupq_n_f32, vsubq_f32, vaddq_f32, exp4, vaddvq_f32)
 
 bool wk_neon_has_dotprod(void) {
 #if defined(__linux__)

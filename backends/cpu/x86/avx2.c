@@ -60,51 +60,8 @@ static void f32_to_bf16(int64_t n, const float *x, uint16_t *y) {
 
 /* ---- attention: value tile and softmax exponentials (isa.h) ---- */
 
-/* V vectors of columns for R <= 4 rows: the R*V accumulators stay in registers over the nk
- * value rows, and each value vector loaded (and widened) once feeds R FMAs */
-#define DEFINE_WSUM(NAME, TX, LDX, ONEX)                                                                 \
-    INLINE void NAME##_tile(int R, int V, int nk, const float *w, size_t ldw, const TX *x, size_t ldx, \
-                            float *y, size_t ldy) {                                                  \
-        __m256 acc[4][2];                                                                            \
-        for (int r = 0; r < R; r++)                                                                  \
-            for (int v = 0; v < V; v++) acc[r][v] = _mm256_loadu_ps(y + (size_t)r * ldy + 8 * v);    \
-        for (int j = 0; j < nk; j++) {                                                               \
-            __m256 xv[2];                                                                            \
-            for (int v = 0; v < V; v++) xv[v] = LDX(x + (size_t)j * ldx + 8 * v, 0);                \
-            for (int r = 0; r < R; r++) {                                                            \
-                const __m256 wv = _mm256_broadcast_ss(w + (size_t)r * ldw + j);                      \
-                for (int v = 0; v < V; v++) acc[r][v] = _mm256_fmadd_ps(wv, xv[v], acc[r][v]);       \
-            }                                                                                        \
-        }                                                                                            \
-        for (int r = 0; r < R; r++)                                                                  \
-            for (int v = 0; v < V; v++) _mm256_storeu_ps(y + (size_t)r * ldy + 8 * v, acc[r][v]);    \
-    }                                                                                                \
-    static void NAME(int64_t n, int nr, int nk, const float *w, size_t ldw, const TX *x, size_t ldx, float *y, \
-                     size_t ldy) {                                                                   \
-        int64_t i = 0;                                                                               \
-        for (; i + 8 <= n;) {                                                                        \
-            const int V = i + 16 <= n ? 2 : 1;                                                       \
-            for (int r = 0; r < nr; r += 4) {                                                        \
-                const float *wr = w + (size_t)r * ldw;                                               \
-                float *yr = y + (size_t)r * ldy + i;                                                 \
-                switch ((nr - r < 4 ? nr - r : 4) * 2 + V - 1) { /* constant sizes: registers */    \
-                case 4 * 2 + 1: NAME##_tile(4, 2, nk, wr, ldw, x + i, ldx, yr, ldy); break;          \
-                case 4 * 2: NAME##_tile(4, 1, nk, wr, ldw, x + i, ldx, yr, ldy); break;              \
-                case 3 * 2 + 1: NAME##_tile(3, 2, nk, wr, ldw, x + i, ldx, yr, ldy); break;          \
-                case 3 * 2: NAME##_tile(3, 1, nk, wr, ldw, x + i, ldx, yr, ldy); break;              \
-                case 2 * 2 + 1: NAME##_tile(2, 2, nk, wr, ldw, x + i, ldx, yr, ldy); break;          \
-                case 2 * 2: NAME##_tile(2, 1, nk, wr, ldw, x + i, ldx, yr, ldy); break;              \
-                case 1 * 2 + 1: NAME##_tile(1, 2, nk, wr, ldw, x + i, ldx, yr, ldy); break;          \
-                default: NAME##_tile(1, 1, nk, wr, ldw, x + i, ldx, yr, ldy); break;                 \
-                }                                                                                    \
-            }                                                                                        \
-            i += 8 * V;                                                                              \
-        }                                                                                            \
-        for (int r = 0; r < nr; r++) /* column tail */                                              \
-            for (int j = 0; j < nk; j++)                                                             \
-                for (int64_t t = i; t < n; t++)                                                      \
-                    y[(size_t)r * ldy + t] += w[(size_t)r * ldw + j] * ONEX(x + (size_t)j * ldx + t); \
-    }
+#define DEFINE_WSUM(NAME, TX, LDX, ONEX) \
+    WK_DEFINE_WSUM(NAME, TX, LDX, ONEX, __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_fmadd_ps)
 DEFINE_WSUM(wsum_f32, float, ld_f32, one_f32)
 DEFINE_WSUM(wsum_f16, uint16_t, ld_f16, one_f16)
 
@@ -130,25 +87,7 @@ INLINE __m256 exp8(__m256 x) {
     return _mm256_and_ps(_mm256_mul_ps(p, _mm256_castsi256_ps(e)), ok);
 }
 
-static float exp_sum(int64_t n, const float *x, float m, float *y) {
-    const __m256 mv = _mm256_set1_ps(m);
-    __m256 s = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        const __m256 e = exp8(_mm256_sub_ps(_mm256_loadu_ps(x + i), mv));
-        _mm256_storeu_ps(y + i, e);
-        s = _mm256_add_ps(s, e);
-    }
-    if (i < n) { /* tail through a padded copy: the same polynomial for every element */
-        float buf[8];
-        for (int t = 0; t < 8; t++) buf[t] = i + t < n ? x[i + t] - m : -INFINITY;
-        const __m256 e = exp8(_mm256_loadu_ps(buf));
-        _mm256_storeu_ps(buf, e);
-        s = _mm256_add_ps(s, e);
-        for (int t = 0; i + t < n; t++) y[i + t] = buf[t];
-    }
-    return hsum8(s);
-}
+WK_DEFINE_EXP_SUM(exp_sum, __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_sub_ps, _mm256_add_ps, exp8, hsum8)
 
 /* avx2_quant.c: the quantized tiles, one per weight type */
 #define QGEMM(T) void wk_qgemm_##T##_avx2(int64_t, int, int, const void *, size_t, const void *, size_t, float *, size_t);

@@ -67,51 +67,8 @@ static void f32_to_bf16(int64_t n, const float *x, uint16_t *y) {
 
 /* ---- attention: value tile and softmax exponentials (isa.h) ---- */
 
-/* V vectors of columns for R <= 4 rows: the R*V accumulators stay in registers over the nk
- * value rows, and each value vector loaded (and widened) once feeds R FMAs */
-#define DEFINE_WSUM(NAME, TX, LDX, ONEX)                                                             \
-    INLINE void NAME##_tile(int R, int V, int nk, const float *w, size_t ldw, const TX *x, size_t ldx, \
-                            float *y, size_t ldy) {                                                  \
-        __m512 acc[4][2];                                                                            \
-        for (int r = 0; r < R; r++)                                                                  \
-            for (int v = 0; v < V; v++) acc[r][v] = _mm512_loadu_ps(y + (size_t)r * ldy + 16 * v);   \
-        for (int j = 0; j < nk; j++) {                                                               \
-            __m512 xv[2];                                                                            \
-            for (int v = 0; v < V; v++) xv[v] = LDX(x + (size_t)j * ldx + 16 * v, 0);               \
-            for (int r = 0; r < R; r++) {                                                            \
-                const __m512 wv = _mm512_set1_ps(w[(size_t)r * ldw + j]);                            \
-                for (int v = 0; v < V; v++) acc[r][v] = _mm512_fmadd_ps(wv, xv[v], acc[r][v]);       \
-            }                                                                                        \
-        }                                                                                            \
-        for (int r = 0; r < R; r++)                                                                  \
-            for (int v = 0; v < V; v++) _mm512_storeu_ps(y + (size_t)r * ldy + 16 * v, acc[r][v]);   \
-    }                                                                                                \
-    static void NAME(int64_t n, int nr, int nk, const float *w, size_t ldw, const TX *x, size_t ldx, float *y, \
-                     size_t ldy) {                                                                   \
-        int64_t i = 0;                                                                               \
-        for (; i + 16 <= n;) {                                                                       \
-            const int V = i + 32 <= n ? 2 : 1;                                                       \
-            for (int r = 0; r < nr; r += 4) {                                                        \
-                const float *wr = w + (size_t)r * ldw;                                               \
-                float *yr = y + (size_t)r * ldy + i;                                                 \
-                switch ((nr - r < 4 ? nr - r : 4) * 2 + V - 1) { /* constant sizes: registers */    \
-                case 4 * 2 + 1: NAME##_tile(4, 2, nk, wr, ldw, x + i, ldx, yr, ldy); break;          \
-                case 4 * 2: NAME##_tile(4, 1, nk, wr, ldw, x + i, ldx, yr, ldy); break;              \
-                case 3 * 2 + 1: NAME##_tile(3, 2, nk, wr, ldw, x + i, ldx, yr, ldy); break;          \
-                case 3 * 2: NAME##_tile(3, 1, nk, wr, ldw, x + i, ldx, yr, ldy); break;              \
-                case 2 * 2 + 1: NAME##_tile(2, 2, nk, wr, ldw, x + i, ldx, yr, ldy); break;          \
-                case 2 * 2: NAME##_tile(2, 1, nk, wr, ldw, x + i, ldx, yr, ldy); break;              \
-                case 1 * 2 + 1: NAME##_tile(1, 2, nk, wr, ldw, x + i, ldx, yr, ldy); break;          \
-                default: NAME##_tile(1, 1, nk, wr, ldw, x + i, ldx, yr, ldy); break;                 \
-                }                                                                                    \
-            }                                                                                        \
-            i += 16 * V;                                                                             \
-        }                                                                                            \
-        for (int r = 0; r < nr; r++) /* column tail */                                              \
-            for (int j = 0; j < nk; j++)                                                             \
-                for (int64_t t = i; t < n; t++)                                                      \
-                    y[(size_t)r * ldy + t] += w[(size_t)r * ldw + j] * ONEX(x + (size_t)j * ldx + t); \
-    }
+#define DEFINE_WSUM(NAME, TX, LDX, ONEX) \
+    WK_DEFINE_WSUM(NAME, TX, LDX, ONEX, __m512, 16, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_fmadd_ps)
 DEFINE_WSUM(wsum_f32, float, ld_f32, one_f32)
 DEFINE_WSUM(wsum_f16, uint16_t, ld_f16, one_f16)
 
@@ -140,25 +97,7 @@ INLINE __m512 exp16(__m512 x) {
     return _mm512_maskz_mov_ps(ok, _mm512_mul_ps(p, _mm512_castsi512_ps(e)));
 }
 
-static float exp_sum(int64_t n, const float *x, float m, float *y) {
-    const __m512 mv = _mm512_set1_ps(m);
-    __m512 s = _mm512_setzero_ps();
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        const __m512 e = exp16(_mm512_sub_ps(_mm512_loadu_ps(x + i), mv));
-        _mm512_storeu_ps(y + i, e);
-        s = _mm512_add_ps(s, e);
-    }
-    if (i < n) { /* tail through a padded copy: the same polynomial for every element */
-        float buf[16];
-        for (int t = 0; t < 16; t++) buf[t] = i + t < n ? x[i + t] - m : -INFINITY;
-        const __m512 e = exp16(_mm512_loadu_ps(buf));
-        _mm512_storeu_ps(buf, e);
-        s = _mm512_add_ps(s, e);
-        for (int t = 0; i + t < n; t++) y[i + t] = buf[t];
-    }
-    return hsum16(s);
-}
+WK_DEFINE_EXP_SUM(exp_sum, __m512, 16, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_sub_ps, _mm512_add_ps, exp16, hsum16)
 
 /* avx512_quant.c: the quantized tiles (isa.c swaps in avx512vnni_quant.c's on VNNI CPUs) */
 #define QGEMM_DECL(t) void wk_qgemm_##t##_avx512(int64_t k, int m, int n, const void *a, size_t lda, const void *b, \

@@ -1,4 +1,5 @@
-/* gemm_tile.h — the register-blocked gemm body shared by the x86 kernel sets. A tile is
+/* gemm_tile.h — the register-blocked bodies shared by the SIMD kernel sets (x86 and NEON):
+ * the gemm tile, attention's value tile and the exp-sum loop. A tile is
  * MR rows of a (<= 4) against NR rows of b (<= 3): 12 vector accumulators plus the loads
  * fit the 16 ymm (or 32 zmm) registers, and each loaded vector feeds 3-4 FMAs. Edge tiles
  * reuse the body with smaller constant sizes (the switch lets it unroll into registers);
@@ -61,6 +62,78 @@
                 }                                                                                   \
             }                                                                                       \
         }                                                                                           \
+    }
+
+/* Attention's value tile (isa.h wsum): y[r] += sum_j w[r][j] x[j] for nr rows over n columns.
+ * V (1 or 2) vectors of columns for R <= 4 rows: the R*V accumulators stay in registers over
+ * the nk value rows, and each value vector loaded (and widened, LDX) once feeds R FMAs;
+ * column tails are scalar. FMA(a, b, c) = a*b + c; SET1 broadcasts a float. */
+#define WK_DEFINE_WSUM(NAME, TX, LDX, ONEX, VEC, W, LOAD, STORE, SET1, FMA)                             \
+    INLINE void NAME##_tile(int R, int V, int nk, const float *w, size_t ldw, const TX *x, size_t ldx, \
+                            float *y, size_t ldy) {                                                  \
+        VEC acc[4][2];                                                                               \
+        for (int r = 0; r < R; r++)                                                                  \
+            for (int v = 0; v < V; v++) acc[r][v] = LOAD(y + (size_t)r * ldy + W * v);              \
+        for (int j = 0; j < nk; j++) {                                                               \
+            VEC xv[2];                                                                               \
+            for (int v = 0; v < V; v++) xv[v] = LDX(x + (size_t)j * ldx + W * v, 0);                \
+            for (int r = 0; r < R; r++) {                                                            \
+                const VEC wv = SET1(w[(size_t)r * ldw + j]);                                         \
+                for (int v = 0; v < V; v++) acc[r][v] = FMA(wv, xv[v], acc[r][v]);                   \
+            }                                                                                        \
+        }                                                                                            \
+        for (int r = 0; r < R; r++)                                                                  \
+            for (int v = 0; v < V; v++) STORE(y + (size_t)r * ldy + W * v, acc[r][v]);               \
+    }                                                                                                \
+    static void NAME(int64_t n, int nr, int nk, const float *w, size_t ldw, const TX *x, size_t ldx, float *y, \
+                     size_t ldy) {                                                                   \
+        int64_t i = 0;                                                                               \
+        for (; i + W <= n;) {                                                                        \
+            const int V = i + 2 * W <= n ? 2 : 1;                                                    \
+            for (int r = 0; r < nr; r += 4) {                                                        \
+                const float *wr = w + (size_t)r * ldw;                                               \
+                float *yr = y + (size_t)r * ldy + i;                                                 \
+                switch ((nr - r < 4 ? nr - r : 4) * 2 + V - 1) { /* constant sizes: registers */    \
+                case 4 * 2 + 1: NAME##_tile(4, 2, nk, wr, ldw, x + i, ldx, yr, ldy); break;          \
+                case 4 * 2: NAME##_tile(4, 1, nk, wr, ldw, x + i, ldx, yr, ldy); break;              \
+                case 3 * 2 + 1: NAME##_tile(3, 2, nk, wr, ldw, x + i, ldx, yr, ldy); break;          \
+                case 3 * 2: NAME##_tile(3, 1, nk, wr, ldw, x + i, ldx, yr, ldy); break;              \
+                case 2 * 2 + 1: NAME##_tile(2, 2, nk, wr, ldw, x + i, ldx, yr, ldy); break;          \
+                case 2 * 2: NAME##_tile(2, 1, nk, wr, ldw, x + i, ldx, yr, ldy); break;              \
+                case 1 * 2 + 1: NAME##_tile(1, 2, nk, wr, ldw, x + i, ldx, yr, ldy); break;          \
+                default: NAME##_tile(1, 1, nk, wr, ldw, x + i, ldx, yr, ldy); break;                 \
+                }                                                                                    \
+            }                                                                                        \
+            i += W * V;                                                                              \
+        }                                                                                            \
+        for (int r = 0; r < nr; r++) /* column tail */                                              \
+            for (int j = 0; j < nk; j++)                                                             \
+                for (int64_t t = i; t < n; t++)                                                      \
+                    y[(size_t)r * ldy + t] += w[(size_t)r * ldw + j] * ONEX(x + (size_t)j * ldx + t); \
+    }
+
+/* Softmax's exponentials (isa.h exp_sum): y = exp(x - m), returns sum y. EXPV is the set's
+ * vector exp; the tail goes through a copy padded with -inf, so every element gets the
+ * same polynomial. SUB(a, b) = a - b, ADD(a, b) = a + b. */
+#define WK_DEFINE_EXP_SUM(NAME, VEC, W, LOAD, STORE, SET1, SUB, ADD, EXPV, HSUM)       \
+    static float NAME(int64_t n, const float *x, float m, float *y) {                  \
+        const VEC mv = SET1(m);                                                        \
+        VEC s = SET1(0.0f);                                                            \
+        int64_t i = 0;                                                                 \
+        for (; i + W <= n; i += W) {                                                   \
+            const VEC e = EXPV(SUB(LOAD(x + i), mv));                                  \
+            STORE(y + i, e);                                                           \
+            s = ADD(s, e);                                                             \
+        }                                                                              \
+        if (i < n) {                                                                   \
+            float buf[W];                                                              \
+            for (int t = 0; t < W; t++) buf[t] = i + t < n ? x[i + t] - m : -INFINITY; \
+            const VEC e = EXPV(LOAD(buf));                                             \
+            STORE(buf, e);                                                             \
+            s = ADD(s, e);                                                             \
+            for (int t = 0; i + t < n; t++) y[i + t] = buf[t];                         \
+        }                                                                              \
+        return HSUM(s);                                                                \
     }
 
 #endif
