@@ -154,6 +154,10 @@ int main(void) {
             test_op(t, 4 * qk, 64, 1, 2, 4, 1, true, 2);                       /* matvec, broadcast */
             test_op(t, qk, 61, 50, 1, 1, 1, true, 1 + (int)((ti + 1) % 3)); /* prompt: crosses 60x48 tiles */
             test_op(t, 2 * qk, 9, 5, 1, 2, 2, false, 3);                      /* batched, more threads than tiles */
+            /* prompt panels (isa.h qpanel, N >= 8): k chunks of 32 blocks, a short last panel,
+             * more activation rows than one 256-row tile, broadcast */
+            test_op(t, 33 * qk, 37, 20, 1, 2, 1, true, 2);
+            test_op(t, 2 * qk, 40, 300, 1, 1, 1, false, 2);
         }
     }
     for (size_t ti = 0; ti < N_TYPES; ti++) test_get_rows(k_types[ti]);

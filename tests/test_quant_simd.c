@@ -82,7 +82,9 @@ static void fill_row(float *x, int64_t k, data_kind kind, int block) {
 static int fails;
 
 /* One shape: returns the worst |err| / tolerance; counts failures. */
-static double check(const wk_isa *isa, wk_type t, int64_t k, int m, int n, data_kind kind, double *worst_rel) {
+/* panel: run isa->qpanel[t] on the activations converted to panel rows (isa.h) instead */
+static double check(const wk_isa *isa, wk_type t, int64_t k, int m, int n, data_kind kind, double *worst_rel,
+                    int panel) {
     const wk_type vt = wk_vec_dot_type(t);
     const int64_t bw = wk_type_block_size(t), nb = k / bw;
     const size_t rw = (size_t)nb * wk_type_size(t), ra = (size_t)nb * wk_type_size(vt);
@@ -117,7 +119,15 @@ static double check(const wk_isa *isa, wk_type t, int64_t k, int m, int n, data_
     }
     for (size_t i = 0; i < ldc * n; i++) c0[i] = c1[i] = NAN;
     wk_cpu_qgemm_scalar(t)(k, m, n, a, lda, b, ldb, c0, ldc);
-    isa->qgemm[t](k, m, n, a, lda, b, ldb, c1, ldc);
+    if (panel) {
+        const size_t ldp = wk_cpu_qpanel_row_size(k);
+        uint8_t *bp = malloc(ldp * n);
+        for (int j = 0; j < n; j++) wk_cpu_qpanel_row(vt, b + (size_t)j * ldb, k, bp + (size_t)j * ldp);
+        isa->qpanel[t](k, m, n, a, lda, bp, ldp, c1, ldc);
+        free(bp);
+    } else {
+        isa->qgemm[t](k, m, n, a, lda, b, ldb, c1, ldc);
+    }
 
     double worst = 0;
     int bad = 0;
@@ -145,8 +155,8 @@ static double check(const wk_isa *isa, wk_type t, int64_t k, int m, int n, data_
             if (mag > 0 && err / mag > *worst_rel) *worst_rel = err / mag;
         }
     if (bad) {
-        printf("  FAIL %s %s %s K=%lld m=%d n=%d: %d outputs wrong\n", isa->name, wk_type_name(t), k_data_name[kind],
-               (long long)k, m, n, bad);
+        printf("  FAIL %s%s %s %s K=%lld m=%d n=%d: %d outputs wrong\n", isa->name, panel ? " panel" : "",
+               wk_type_name(t), k_data_name[kind], (long long)k, m, n, bad);
         fails++;
     }
     free(a), free(b), free(x), free(w), free(mn), free(act), free(c0), free(c1);
@@ -175,14 +185,42 @@ static void test_table(const char *label, const wk_qgemm_fn *qgemm) {
                 for (int si = 0; si < n_shapes; si++) {
                     /* the full prompt tile only at the middle K, to keep the test quick */
                     if (shapes[si].m == 60 && ki != 1) continue;
-                    double r = check(&one, t, ks[ki], shapes[si].m, shapes[si].n, (data_kind)d, &worst_rel);
+                    double r = check(&one, t, ks[ki], shapes[si].m, shapes[si].n, (data_kind)d, &worst_rel, 0);
                     worst = r > worst ? r : worst, runs++;
                 }
             /* long rows: decode-like and a small tile */
-            double r = check(&one, t, 4096, 8, 1, (data_kind)d, &worst_rel);
+            double r = check(&one, t, 4096, 8, 1, (data_kind)d, &worst_rel, 0);
             worst = r > worst ? r : worst;
-            r = check(&one, t, 4096, 5, 3, (data_kind)d, &worst_rel);
+            r = check(&one, t, 4096, 5, 3, (data_kind)d, &worst_rel, 0);
             worst = r > worst ? r : worst, runs += 2;
+        }
+        printf("  %-7s %3d shapes x data: worst err/tol %.3g, worst err/mag %.3g\n", wk_type_name(t), runs, worst,
+               worst_rel);
+    }
+}
+
+/* Every prompt-panel kernel of one set (isa.h qpanel): short and full 16-row panels, one
+ * to 300 activation rows, K across the kernels' 32-block chunks. */
+static void test_panels(const char *label, const wk_qgemm_fn *qpanel) {
+    static const struct { int m, n; } shapes[] = {{1, 1}, {16, 8}, {17, 9}, {5, 13}, {60, 48}, {33, 300}};
+    const int n_shapes = (int)(sizeof shapes / sizeof shapes[0]);
+    int any = 0;
+    for (int ti = 0; ti < N_TYPES; ti++) {
+        const wk_type t = k_types[ti];
+        if (!qpanel[t]) continue;
+        if (!any++) printf("== %s prompt panels\n", label);
+        wk_isa one = {.name = label};
+        one.qpanel[t] = qpanel[t];
+        double worst = 0, worst_rel = 0;
+        int runs = 0;
+        for (int d = 0; d < N_DATA; d++) {
+            const int64_t ks[] = {32, 96, 1024, 33 * 32, 4096};
+            for (int ki = 0; ki < 5; ki++)
+                for (int si = 0; si < n_shapes; si++) {
+                    if ((shapes[si].m * shapes[si].n > 500 || ks[ki] == 4096) && ki != 2 && !(ki == 4 && si == 2)) continue;
+                    double r = check(&one, t, ks[ki], shapes[si].m, shapes[si].n, (data_kind)d, &worst_rel, 1);
+                    worst = r > worst ? r : worst, runs++;
+                }
         }
         printf("  %-7s %3d shapes x data: worst err/tol %.3g, worst err/mag %.3g\n", wk_type_name(t), runs, worst,
                worst_rel);
@@ -203,6 +241,7 @@ int main(void) {
             continue;
         }
         test_table(name, wk_cpu_isa_current()->qgemm);
+        test_panels(name, wk_cpu_isa_current()->qpanel);
         n_sets++;
     }
 #if defined(__x86_64__)

@@ -43,6 +43,13 @@ static inline size_t wk_cpu_qrow_size(wk_type t, int64_t k) {
     return (size_t)(k / wk_type_block_size(vt)) * wk_type_size(vt);
 }
 
+/* Whether a quantized product runs the prompt-panel path (isa.h qpanel): activations are
+ * then converted to panel rows in shared memory, each thread quantizing through its
+ * scratch. */
+static inline int wk_cpu_qpanel_on(const wk_isa *isa, const wk_tensor *node) {
+    return node->src[1]->ne[1] >= WK_QPANEL_MIN_N && isa->qpanel[node->src[0]->type] != NULL;
+}
+
 /* Read element i0 of a row of an f32/f16/bf16 tensor as f32 (scalar reference helper). */
 static inline float wk_cpu_load_f(wk_type t, const void *row, int64_t i0, size_t nb0) {
     const char *p = (const char *)row + (size_t)i0 * nb0;

@@ -13,6 +13,7 @@ void wk_gemm_bf16_avx512bf16(int64_t k, int m, int n, const uint16_t *a, size_t 
                              float *c, size_t ldc);
 /* avx512vnni_quant.c: quantized tiles on VPDPBUSD / VPDPWSSD, swapped in when present */
 extern const wk_qgemm_fn wk_qgemm_avx512vnni[WK_TYPE_COUNT];
+extern const wk_qgemm_fn wk_qpanel_avx512vnni[WK_TYPE_COUNT]; /* prompt panels (isa.h) */
 #endif
 #if defined(__aarch64__)
 #include "arm/neon.h"
@@ -60,6 +61,8 @@ static const wk_isa *by_name(const char *name) {
         if (__builtin_cpu_supports("avx512vnni"))
             for (int t = 0; t < WK_TYPE_COUNT; t++)
                 if (wk_qgemm_avx512vnni[t]) set.qgemm[t] = wk_qgemm_avx512vnni[t];
+        if (__builtin_cpu_supports("avx512vnni") && !getenv("WICK_NO_QPANEL"))
+            for (int t = 0; t < WK_TYPE_COUNT; t++) set.qpanel[t] = wk_qpanel_avx512vnni[t];
         return resolved(&set, &avx512);
     }
 #endif

@@ -29,6 +29,24 @@ typedef void (*wk_gemm_bf16_fn)(int64_t k, int m, int n, const uint16_t *a, size
 typedef void (*wk_qgemm_fn)(int64_t k, int m, int n, const void *a, size_t lda, const void *b, size_t ldb,
                             float *c, size_t ldc);
 
+/* The prompt-panel activation row (legacy 32-blocks only): what a set's qpanel kernel reads
+ * instead of a wk_vec_dot_type row, made once per matmul by wk_cpu_qpanel_row. The k int8
+ * values first (the same as the Q8_0/Q8_1 row's), then per block of 32 a wk_qpanel_blk:
+ * the activation scale d, c = -128 * (sum of the block's values) so a kernel may hold every
+ * weight w as the unsigned byte w + 128 and start each block's sum at c, and s (Q8_1's
+ * d * sum field as f32, 0 for Q8_0). Rows are wk_cpu_qpanel_row_size(k) bytes apart. */
+typedef struct {
+    float d;
+    int32_t c;
+    float s;
+    float pad;
+} wk_qpanel_blk;
+size_t wk_cpu_qpanel_row_size(int64_t k);
+/* row of k values of type vt (Q8_0 or Q8_1) -> the panel row out */
+void wk_cpu_qpanel_row(wk_type vt, const void *row, int64_t k, void *out);
+/* Prompt products use the panel path from this many activation rows on. */
+#define WK_QPANEL_MIN_N 8
+
 /* An attention value tile: y[r*ldy + i] += sum over j < nk of w[r*ldw + j] * x[j*ldx + i],
  * for r < nr, i < n: the softmax weights of nr query rows times a block of nk value rows.
  * Strides in elements; f16 values are widened exactly; f32 products and sums, any order. */
@@ -51,6 +69,9 @@ typedef struct {
     /* by weight type; a NULL entry in a set's definition is filled from the scalar set
      * when the set is chosen, so every quantized type always has a kernel */
     wk_qgemm_fn qgemm[WK_TYPE_COUNT];
+    /* optional, by weight type: the same tile with b in the panel layout above (ldb bytes
+     * apart), for n >= WK_QPANEL_MIN_N; NULL means qgemm runs (never filled from scalar) */
+    wk_qgemm_fn qpanel[WK_TYPE_COUNT];
     /* attention (ops/attention.c); a NULL entry means the scalar set's is used */
     wk_wsum_f32_fn wsum_f32;
     wk_wsum_f16_fn wsum_f16;

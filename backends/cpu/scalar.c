@@ -1,8 +1,10 @@
 /* scalar.c — the scalar kernel set: the specification every SIMD set is tested against.
  * Plain loops, f32 accumulation in element order. */
 #include <math.h>
+#include <string.h>
 
 #include "../../src/core/types.h"
+#include "../../src/quant/blocks.h"
 #include "../../src/quant/quant.h"
 #include "isa.h"
 
@@ -123,5 +125,30 @@ wk_qgemm_fn wk_cpu_qgemm_scalar(wk_type t) {
     case WK_TYPE_IQ4_NL: return qgemm_IQ4_NL;
     case WK_TYPE_IQ4_XS: return qgemm_IQ4_XS;
     default: return NULL;
+    }
+}
+
+/* ---- the prompt-panel activation row (isa.h) ---- */
+
+size_t wk_cpu_qpanel_row_size(int64_t k) {
+    const size_t raw = (size_t)k + (size_t)(k / 32) * sizeof(wk_qpanel_blk);
+    return (raw + 63) / 64 * 64; /* rows start on cache lines */
+}
+
+void wk_cpu_qpanel_row(wk_type vt, const void *row, int64_t k, void *out) {
+    const int q1 = vt == WK_TYPE_Q8_1;
+    const size_t bsz = q1 ? sizeof(wk_block_q8_1) : sizeof(wk_block_q8_0);
+    int8_t *q = out;
+    wk_qpanel_blk *blk = (wk_qpanel_blk *)(q + k);
+    for (int64_t ib = 0; ib < k / 32; ib++) {
+        const uint8_t *x = (const uint8_t *)row + (size_t)ib * bsz;
+        uint16_t d, s = 0;
+        memcpy(&d, x, 2);
+        if (q1) memcpy(&s, x + 2, 2);
+        const int8_t *qs = (const int8_t *)(x + (q1 ? 4 : 2));
+        int32_t sum = 0;
+        for (int e = 0; e < 32; e++) sum += qs[e];
+        memcpy(q + ib * 32, qs, 32);
+        blk[ib] = (wk_qpanel_blk){wk_h2f(d), -128 * sum, q1 ? wk_h2f(s) : 0.0f, 0.0f};
     }
 }

@@ -37,6 +37,9 @@ static void qc_f16_fields(wk_type t, int off[2]) {
 
 static size_t qc_row(wk_type t, int64_t k) { return (size_t)(k / wk_type_block_size(t)) * wk_type_size(t); }
 
+/* set while testing prompt-panel kernels (isa.h qpanel): b goes in as panel rows */
+static int qc_panel;
+
 /* one shape; returns the number of wrong outputs, updates *worst (err / tol) */
 static int qc_check(const char *name, wk_qgemm_fn fn, wk_type t, int m, int n, int64_t nb, int raw, double *worst) {
     const wk_type vt = wk_vec_dot_type(t);
@@ -71,7 +74,15 @@ static int qc_check(const char *name, wk_qgemm_fn fn, wk_type t, int m, int n, i
     }
     for (size_t i = 0; i < ldc * n; i++) c0[i] = c1[i] = NAN;
     wk_cpu_qgemm_scalar(t)(k, m, n, a, lda, b, ldb, c0, ldc);
-    fn(k, m, n, a, lda, b, ldb, c1, ldc);
+    if (qc_panel) {
+        const size_t ldp = wk_cpu_qpanel_row_size(k);
+        uint8_t *bp = malloc(ldp * n);
+        for (int j = 0; j < n; j++) wk_cpu_qpanel_row(vt, b + (size_t)j * ldb, k, bp + (size_t)j * ldp);
+        fn(k, m, n, a, lda, bp, ldp, c1, ldc);
+        free(bp);
+    } else {
+        fn(k, m, n, a, lda, b, ldb, c1, ldc);
+    }
     int bad = 0;
     for (int j = 0; j < n; j++)
         for (int i = 0; i < (int)ldc; i++) {
@@ -122,6 +133,28 @@ static int qc_test_table(const char *name, const wk_qgemm_fn *table) {
                wk_type_name(t), cases, bad, worst);
         fails += bad;
     }
+    return fails;
+}
+
+/* every type of a prompt-panel table: short and full panels, K across 32-block chunks */
+static int qc_test_panels(const char *name, const wk_qgemm_fn *table) {
+    static const int ms[] = {1, 16, 17}, ns[] = {1, 8, 9};
+    static const int64_t nbs[] = {1, 3, 33};
+    int fails = 0;
+    qc_panel = 1;
+    for (size_t ti = 0; ti < sizeof qc_types / sizeof *qc_types; ti++) {
+        const wk_type t = qc_types[ti];
+        if (!table[t]) continue;
+        int cases = 0, bad = 0;
+        double worst = 0;
+        for (int im = 0; im < 3; im++)
+            for (int in = 0; in < 3; in++, cases++)
+                bad += qc_check(name, table[t], t, ms[im], ns[in], nbs[(im + in) % 3], (im + in) % 2, &worst) != 0;
+        printf("  %-11s qpanel %-7s vs scalar: %d shapes, %d failing, worst err/tol %.3g\n", name, wk_type_name(t),
+               cases, bad, worst);
+        fails += bad;
+    }
+    qc_panel = 0;
     return fails;
 }
 

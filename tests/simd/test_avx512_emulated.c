@@ -9,6 +9,7 @@
 void wk_gemm_bf16_avx512bf16(int64_t k, int m, int n, const uint16_t *a, size_t lda, const uint16_t *b, size_t ldb,
                              float *c, size_t ldc);
 extern const wk_qgemm_fn wk_qgemm_avx512vnni[WK_TYPE_COUNT];
+extern const wk_qgemm_fn wk_qpanel_avx512vnni[WK_TYPE_COUNT];
 
 int main(void) {
     tu_seed(7);
@@ -23,6 +24,8 @@ int main(void) {
     fails += qc_test_table("avx512", wk_cpu_isa_avx512.qgemm);
     printf("== avx512 VNNI quantized tiles under SIMDe emulation\n");
     fails += qc_test_table("avx512vnni", wk_qgemm_avx512vnni);
+    printf("== avx512 VNNI prompt panels under SIMDe emulation\n");
+    fails += qc_test_panels("avx512vnni", wk_qpanel_avx512vnni);
     printf("%s\n", fails ? "FAILED" : "all emulated avx512 checks passed");
     return fails ? 1 : 0;
 }

@@ -11,6 +11,9 @@
  * swept on Zen 3 at K=512 were within 5% of each other, 64x48 / 60x48 best. */
 #define TILE_M 60
 #define TILE_N 48
+/* the prompt-panel path's largest tile (isa.h qpanel) */
+#define PANEL_M 128
+#define PANEL_N 256
 
 /* Quantized weights: b's rows are quantized once to the paired activation type into
  * shared memory (contiguous [N, B2, B3] rows of qrow bytes), then tiles of dst go to the
@@ -23,7 +26,8 @@ static void mul_mat_quant(const wk_cpu_params *p, wk_tensor *dst) {
     const int64_t B2 = b->ne[2], B3 = b->ne[3];
     const int64_t r2 = B2 / a->ne[2], r3 = B3 / a->ne[3];
     const wk_type vt = wk_vec_dot_type(a->type);
-    const size_t qrow = wk_cpu_qrow_size(a->type, K);
+    const int panel = wk_cpu_qpanel_on(p->isa, dst);
+    const size_t qrow = panel ? wk_cpu_qpanel_row_size(K) : wk_cpu_qrow_size(a->type, K);
     char *q = p->shared;
     {
         int64_t rows = N * B2 * B3, lo, hi;
@@ -31,13 +35,26 @@ static void mul_mat_quant(const wk_cpu_params *p, wk_tensor *dst) {
         for (int64_t r = lo; r < hi; r++) {
             int64_t i1 = r % N, i2 = (r / N) % B2, i3 = r / (N * B2);
             const float *src = (const float *)((const char *)b->data + i1 * b->nb[1] + i2 * b->nb[2] + i3 * b->nb[3]);
-            wk_quantize_row(vt, src, q + (size_t)r * qrow, K);
+            if (panel) {
+                wk_quantize_row(vt, src, p->scratch, K);
+                wk_cpu_qpanel_row(vt, p->scratch, K, q + (size_t)r * qrow);
+            } else {
+                wk_quantize_row(vt, src, q + (size_t)r * qrow, K);
+            }
         }
         wk_cpu_barrier(p);
     }
-    const wk_qgemm_fn gemm = p->isa->qgemm[a->type];
-    const int64_t tm = N == 1 ? ((M + p->nth * 4 - 1) / (p->nth * 4) + 3) / 4 * 4 : TILE_M;
-    const int64_t tn = TILE_N;
+    const wk_qgemm_fn gemm = panel ? p->isa->qpanel[a->type] : p->isa->qgemm[a->type];
+    int64_t tm = N == 1 ? ((M + p->nth * 4 - 1) / (p->nth * 4) + 3) / 4 * 4 : TILE_M;
+    int64_t tn = TILE_N;
+    if (panel) {
+        /* panels of 16 rows; wide activation tiles amortize the weight repacking, and
+         * about 4 tiles per thread keep the split even */
+        tn = PANEL_N;
+        const int64_t nn = (N + tn - 1) / tn, want = (p->nth * 4 + nn - 1) / nn, np = (M + 15) / 16;
+        tm = 16 * ((np + want - 1) / want);
+        if (tm > PANEL_M) tm = PANEL_M;
+    }
     const int64_t nm = (M + tm - 1) / tm, nn = (N + tn - 1) / tn;
     int64_t lo, hi;
     wk_cpu_range(nm * nn * B2 * B3, p, &lo, &hi);

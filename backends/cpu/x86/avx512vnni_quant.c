@@ -34,6 +34,163 @@ static WK_Q512_KERNEL(qgemm_q5_K, Q5_K, 4)
 static WK_Q512_KERNEL(qgemm_q6_K, Q6_K, 4)
 static WK_Q512_KERNEL(qgemm_iq4_xs, IQ4_XS, 4)
 
+/* ======== prompt panels (isa.h qpanel) for the legacy 32-blocks
+ * The tile above reduces every block's 8 partial int32 lanes horizontally, which leaves the
+ * shuffle port, not VPDPBUSD, the limit. Here a panel of 16 weight rows is repacked once
+ * per k chunk so lane r of a vector holds 4 consecutive weight bytes of row r; four
+ * bytes of one activation row, broadcast from memory, then feed 16 rows' sums per
+ * VPDPBUSD with no reduction at all. Weights are stored as w + 128 (unsigned), and each
+ * block's sum starts at the panel row's c = -128 * sum(y), so the int32 lane is exactly
+ * the block's integer dot; it is scaled by d_w d_a in f32 and summed over blocks in order. */
+
+#define PN_R 16  /* weight rows per panel, one per int32 lane */
+#define PN_KC 32 /* blocks per k chunk: 16 KiB of packed weights, resident in L1 */
+
+typedef struct {
+    uint8_t u[PN_KC][8][64]; /* block, group of 4 elements, row */
+    float d[PN_KC][PN_R], m[PN_KC][PN_R];
+} pn_panel;
+
+/* 16 vectors of 16 dwords transposed: v[k] lane r <- v[r] lane k */
+QI void pn_transpose16(__m512i *v) {
+    __m512i t[16];
+    for (int i = 0; i < 16; i += 2) {
+        t[i] = _mm512_unpacklo_epi32(v[i], v[i + 1]);
+        t[i + 1] = _mm512_unpackhi_epi32(v[i], v[i + 1]);
+    }
+    for (int i = 0; i < 16; i += 4) { /* v[i + c]: rows i..i+3 of column c of each 128-bit lane */
+        v[i] = _mm512_unpacklo_epi64(t[i], t[i + 2]);
+        v[i + 1] = _mm512_unpackhi_epi64(t[i], t[i + 2]);
+        v[i + 2] = _mm512_unpacklo_epi64(t[i + 1], t[i + 3]);
+        v[i + 3] = _mm512_unpackhi_epi64(t[i + 1], t[i + 3]);
+    }
+    for (int c = 0; c < 4; c++) {
+        const __m512i a = _mm512_shuffle_i32x4(v[c], v[4 + c], 0x44), b = _mm512_shuffle_i32x4(v[c], v[4 + c], 0xEE);
+        const __m512i e = _mm512_shuffle_i32x4(v[8 + c], v[12 + c], 0x44), f = _mm512_shuffle_i32x4(v[8 + c], v[12 + c], 0xEE);
+        t[c] = _mm512_shuffle_i32x4(a, e, 0x88);
+        t[4 + c] = _mm512_shuffle_i32x4(a, e, 0xDD);
+        t[8 + c] = _mm512_shuffle_i32x4(b, f, 0x88);
+        t[12 + c] = _mm512_shuffle_i32x4(b, f, 0xDD);
+    }
+    for (int i = 0; i < 16; i++) v[i] = t[i];
+}
+
+/* the f16 field at off of block ib of the 16 rows, as f32 */
+QI __m512 pn_h16(const uint8_t *const *rows, size_t o, int off) {
+    uint16_t h[16];
+    for (int r = 0; r < 16; r++) h[r] = q_rd16(rows[r] + o + off);
+    const __m256 lo = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)h));
+    const __m256 hi = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(h + 8)));
+    return _mm512_insertf32x8(_mm512_castps256_ps512(lo), hi, 1);
+}
+
+/* blocks b0 .. b0+kc of 16 weight rows into P */
+QI void pn_pack(const int T, pn_panel *P, const uint8_t *const *rows, int64_t b0, int kc) {
+    const lg_layout L = lg_of(T);
+    /* lg_unpack gives u with w = u - off (QW_OFFSET), w = u (QW_UNSIGNED) or w (QW_SIGNED) */
+    const __m512i bias = _mm512_set1_epi8((char)(L.kind == QW_OFFSET ? 128 - L.off : 128));
+    for (int ib = 0; ib < kc; ib += 2) {
+        const int two = ib + 1 < kc;
+        const size_t o0 = (size_t)(b0 + ib) * L.bs, o1 = two ? o0 + L.bs : o0;
+        __m512i v[16];
+        for (int r = 0; r < 16; r++) v[r] = _mm512_add_epi8(lg_unpack(T, rows[r] + o0, rows[r] + o1), bias);
+        pn_transpose16(v);
+        for (int g = 0; g < 8; g++) _mm512_storeu_si512((void *)P->u[ib][g], v[g]);
+        if (two)
+            for (int g = 0; g < 8; g++) _mm512_storeu_si512((void *)P->u[ib + 1][g], v[8 + g]);
+        _mm512_storeu_ps(P->d[ib], pn_h16(rows, o0, 0));
+        if (two) _mm512_storeu_ps(P->d[ib + 1], pn_h16(rows, o1, 0));
+        if (L.has_min) {
+            _mm512_storeu_ps(P->m[ib], pn_h16(rows, o0, 2));
+            if (two) _mm512_storeu_ps(P->m[ib + 1], pn_h16(rows, o1, 2));
+        }
+    }
+}
+
+/* the first mr of 16 floats (the last panel of a tile may be short) */
+QI __m512 pn_ld(const float *c, int mr) {
+    if (mr == PN_R) return _mm512_loadu_ps(c);
+    float t[PN_R] = {0};
+    for (int r = 0; r < mr; r++) t[r] = c[r];
+    return _mm512_loadu_ps(t);
+}
+QI void pn_st(float *c, __m512 v, int mr) {
+    if (mr == PN_R) {
+        _mm512_storeu_ps(c, v);
+        return;
+    }
+    float t[PN_R];
+    _mm512_storeu_ps(t, v);
+    for (int r = 0; r < mr; r++) c[r] = t[r];
+}
+
+QI __m512i pn_b4(const int8_t *p) { int32_t v; memcpy(&v, p, 4); return _mm512_set1_epi32(v); }
+
+/* NC activation rows against one packed panel over kc blocks from block b0; c holds the
+ * running sums of the first mr of the 16 rows (the rest untouched), zero-started when first. Two
+ * int32 chains per activation row keep VPDPBUSD's latency covered. */
+QI void pn_cols(const int T, const int NC, const pn_panel *P, int kc, const uint8_t *b, size_t ldb, int64_t k,
+                int64_t b0, float *c, size_t ldc, int mr, int first) {
+    const lg_layout L = lg_of(T);
+    __m512 acc[4];
+    for (int j = 0; j < NC; j++) acc[j] = first ? _mm512_setzero_ps() : pn_ld(c + (size_t)j * ldc, mr);
+    for (int ib = 0; ib < kc; ib++) {
+        __m512i w[8];
+        for (int g = 0; g < 8; g++) w[g] = _mm512_loadu_si512((const void *)P->u[ib][g]);
+        const __m512 dw = _mm512_loadu_ps(P->d[ib]);
+        for (int j = 0; j < NC; j++) {
+            const int8_t *y = (const int8_t *)(b + (size_t)j * ldb) + (b0 + ib) * 32;
+            const wk_qpanel_blk *bl = (const wk_qpanel_blk *)(b + (size_t)j * ldb + k) + b0 + ib;
+            __m512i s0 = _mm512_set1_epi32(bl->c), s1 = _mm512_setzero_si512();
+            for (int g = 0; g < 8; g += 2) {
+                s0 = _mm512_dpbusd_epi32(s0, w[g], pn_b4(y + 4 * g));
+                s1 = _mm512_dpbusd_epi32(s1, w[g + 1], pn_b4(y + 4 * g + 4));
+            }
+            acc[j] = _mm512_fmadd_ps(q_cvt_ps(_mm512_add_epi32(s0, s1)), _mm512_mul_ps(dw, _mm512_set1_ps(bl->d)), acc[j]);
+            if (L.has_min) acc[j] = _mm512_fmadd_ps(_mm512_loadu_ps(P->m[ib]), _mm512_set1_ps(bl->s), acc[j]);
+        }
+    }
+    for (int j = 0; j < NC; j++) pn_st(c + (size_t)j * ldc, acc[j], mr);
+}
+
+QI void pn_gemm(const int T, int64_t k, int m, int n, const void *va, size_t lda, const void *vb, size_t ldb, float *c,
+                size_t ldc) {
+    const uint8_t *a = va, *b = vb;
+    const int64_t nb = k / QK_LEGACY;
+    pn_panel P;
+    for (int64_t b0 = 0; b0 < nb; b0 += PN_KC) {
+        const int kc = (int)(nb - b0 < PN_KC ? nb - b0 : PN_KC);
+        for (int i = 0; i < m; i += PN_R) {
+            const int mr = m - i < PN_R ? m - i : PN_R;
+            const uint8_t *rows[PN_R];
+            for (int r = 0; r < PN_R; r++) rows[r] = a + (size_t)(i + (r < mr ? r : mr - 1)) * lda;
+            pn_pack(T, &P, rows, b0, kc);
+            int j = 0;
+            for (; j + 4 <= n; j += 4)
+                pn_cols(T, 4, &P, kc, b + (size_t)j * ldb, ldb, k, b0, c + (size_t)j * ldc + i, ldc, mr, b0 == 0);
+            for (; j < n; j++)
+                pn_cols(T, 1, &P, kc, b + (size_t)j * ldb, ldb, k, b0, c + (size_t)j * ldc + i, ldc, mr, b0 == 0);
+        }
+    }
+}
+
+#define WK_QPANEL_KERNEL(FN, T) \
+    static void FN(int64_t k, int m, int n, const void *a, size_t lda, const void *b, size_t ldb, float *c, size_t ldc) { \
+        pn_gemm(WK_TYPE_##T, k, m, n, a, lda, b, ldb, c, ldc);                                                        \
+    }
+WK_QPANEL_KERNEL(qpanel_q4_0, Q4_0)
+WK_QPANEL_KERNEL(qpanel_q4_1, Q4_1)
+WK_QPANEL_KERNEL(qpanel_q5_0, Q5_0)
+WK_QPANEL_KERNEL(qpanel_q5_1, Q5_1)
+WK_QPANEL_KERNEL(qpanel_q8_0, Q8_0)
+WK_QPANEL_KERNEL(qpanel_iq4_nl, IQ4_NL)
+
+/* by weight type; isa.c copies these into the avx512 set's qpanel */
+const wk_qgemm_fn wk_qpanel_avx512vnni[WK_TYPE_COUNT] = {
+    [WK_TYPE_Q4_0] = qpanel_q4_0, [WK_TYPE_Q4_1] = qpanel_q4_1, [WK_TYPE_Q5_0] = qpanel_q5_0,
+    [WK_TYPE_Q5_1] = qpanel_q5_1, [WK_TYPE_Q8_0] = qpanel_q8_0, [WK_TYPE_IQ4_NL] = qpanel_iq4_nl,
+};
+
 /* by weight type; isa.c copies the non-NULL entries over the avx512 set's */
 const wk_qgemm_fn wk_qgemm_avx512vnni[WK_TYPE_COUNT] = {
     [WK_TYPE_Q4_0] = qgemm_q4_0, [WK_TYPE_Q4_1] = qgemm_q4_1, [WK_TYPE_Q5_0] = qgemm_q5_0,
