@@ -31,10 +31,22 @@ void wk_cpu_blas_sgemm_nt(int64_t k, int64_t m, int64_t n, const float *a, size_
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (blasint)n, (blasint)m, (blasint)k, 1.0f, b,
                 (blasint)ldb, a, (blasint)lda, 0.0f, c, (blasint)ldc);
 }
+
+void wk_cpu_blas_sgemm_tn(int64_t k, int64_t m, int64_t n, const float *a, size_t lda, const float *b,
+                          size_t ldb, float *c, size_t ldc) {
+    omp_set_num_threads(1); /* as above */
+    /* c (n rows of m) = b^T (n x k; b stored k x n) * a (k x m), all row-major */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (blasint)n, (blasint)m, (blasint)k, 1.0f, b,
+                (blasint)ldb, a, (blasint)lda, 0.0f, c, (blasint)ldc);
+}
 #else
 bool wk_cpu_blas_enabled(void) { return false; }
 void wk_cpu_blas_set(bool on) { (void)on; }
 void wk_cpu_blas_sgemm_nt(int64_t k, int64_t m, int64_t n, const float *a, size_t lda, const float *b,
+                          size_t ldb, float *c, size_t ldc) {
+    (void)k; (void)m; (void)n; (void)a; (void)lda; (void)b; (void)ldb; (void)c; (void)ldc;
+}
+void wk_cpu_blas_sgemm_tn(int64_t k, int64_t m, int64_t n, const float *a, size_t lda, const float *b,
                           size_t ldb, float *c, size_t ldc) {
     (void)k; (void)m; (void)n; (void)a; (void)lda; (void)b; (void)ldb; (void)c; (void)ldc;
 }

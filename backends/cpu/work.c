@@ -4,8 +4,12 @@
 /* attention.c: per-thread bytes for its rows, blocks and widened K/V (independent of nth) */
 size_t wk_cpu_flash_attn_scratch(const wk_tensor *node);
 
+/* out_prod.c: floats of the transposed operands */
+size_t wk_cpu_out_prod_shared(const wk_tensor *dst);
+
 size_t wk_cpu_shared_size(const wk_tensor *node, int nth) {
     switch (node->op) {
+    case WK_OP_OUT_PROD: return wk_cpu_out_prod_shared(node) * sizeof(float);
     case WK_OP_MUL_MAT:
         /* bf16 weights pair with activations rounded to bf16 once per matmul */
         if (node->src[0]->type == WK_TYPE_BF16) return (size_t)wk_tensor_nelements(node->src[1]) * 2;

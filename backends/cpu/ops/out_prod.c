@@ -1,30 +1,115 @@
 /* out_prod.c — OUT_PROD: a [M, K, A2, A3], b [N, K, B2, B3] -> [M, N, B2, B3],
  * dst[i, j] = sum_k a[i, k] * b[j, k], a broadcast over dims 2-3 as in MUL_MAT (the weight
- * gradient of MUL_MAT). Work items are 64-wide pieces of dst rows, so a single output row
- * still spreads over threads; each piece accumulates in double on the stack. */
+ * gradient of MUL_MAT: k runs over tokens). Both operands are first transposed into shared
+ * memory so k is contiguous, then dst goes through the same f32 gemm tiles as MUL_MAT
+ * (the ISA's gemm_f32, or OpenBLAS for large products), split over threads. */
+#include "../blas.h"
 #include "../cpu_internal.h"
 
-#define OP_BLOCK 64
+#define TILE_M 60
+#define TILE_N 48
+
+/* An operand whose k runs contiguously already (a transposed view, as MUL_MAT's input
+ * gradient passes) is read in place; others are transposed. */
+static int k_contig(const wk_tensor *x) { return x->nb[1] == sizeof(float) && x->nb[0] % sizeof(float) == 0; }
+static int64_t n_floats(const wk_tensor *x) { return k_contig(x) ? 0 : x->ne[0] * x->ne[1] * x->ne[2] * x->ne[3]; }
+
+/* floats of shared memory: the transposes a^T and b^T where needed, per batch */
+size_t wk_cpu_out_prod_shared(const wk_tensor *dst) { return (size_t)(n_floats(dst->src[0]) + n_floats(dst->src[1])); }
+
+/* x^T as rows of k floats: base, row stride and batch strides, in floats */
+typedef struct {
+    const float *p;
+    size_t ld, s2, s3;
+} opnd;
+static opnd as_rows(const wk_tensor *x, const float *t) {
+    if (k_contig(x)) return (opnd){x->data, x->nb[0] / 4, x->nb[2] / 4, x->nb[3] / 4};
+    return (opnd){t, (size_t)x->ne[1], (size_t)(x->ne[0] * x->ne[1]), (size_t)(x->ne[0] * x->ne[1] * x->ne[2])};
+}
+
+#define TB 16  /* transposed in TB x TB tiles: one cache line per row each way */
+#define RC 256 /* a work item: TB rows of x (k) by RC columns (r), read as TB sequential runs */
+
+static int64_t n_items(const wk_tensor *x) {
+    return (x->ne[1] + TB - 1) / TB * ((x->ne[0] + RC - 1) / RC) * x->ne[2] * x->ne[3];
+}
+
+/* items [lo, hi) of x^T: row r of x^T (per batch) = column r of x. Reading along x's rows
+ * keeps the hardware prefetcher streaming; a column walk down rows of 16 KiB stride did not. */
+static void transpose_items(const wk_tensor *x, float *t, int64_t lo, int64_t hi) {
+    const int64_t R = x->ne[0], K = x->ne[1], B2 = x->ne[2];
+    const int64_t nk = (K + TB - 1) / TB, nr = (R + RC - 1) / RC;
+    float tile[TB][TB];
+    for (int64_t it = lo; it < hi; it++) {
+        const int64_t k0 = (it % nk) * TB, rc0 = ((it / nk) % nr) * RC, i2 = (it / (nk * nr)) % B2, i3 = it / (nk * nr * B2);
+        const int64_t kn = K - k0 < TB ? K - k0 : TB, rend = R - rc0 < RC ? R : rc0 + RC;
+        const char *src = (const char *)x->data + i2 * x->nb[2] + i3 * x->nb[3];
+        float *dst = t + (i3 * B2 + i2) * R * K;
+        for (int64_t r0 = rc0; r0 < rend; r0 += TB) {
+            const int64_t rn = rend - r0 < TB ? rend - r0 : TB;
+            for (int64_t kk = 0; kk < kn; kk++) {
+                const char *row = src + (k0 + kk) * x->nb[1] + r0 * x->nb[0];
+                for (int64_t r = 0; r < rn; r++) tile[r][kk] = *(const float *)(row + r * x->nb[0]);
+            }
+            for (int64_t r = 0; r < rn; r++)
+                for (int64_t kk = 0; kk < kn; kk++) dst[(r0 + r) * K + k0 + kk] = tile[r][kk];
+        }
+    }
+}
 
 void wk_cpu_OUT_PROD(const wk_cpu_params *p, wk_tensor *dst) {
     const wk_tensor *a = dst->src[0], *b = dst->src[1];
     const int64_t M = a->ne[0], K = a->ne[1], N = b->ne[0], B2 = b->ne[2], B3 = b->ne[3];
-    const int64_t r2 = B2 / a->ne[2], r3 = B3 / a->ne[3];
-    const int64_t nblk = (M + OP_BLOCK - 1) / OP_BLOCK;
+    const int64_t A2 = a->ne[2], A3 = a->ne[3];
+    const int64_t r2 = B2 / A2, r3 = B3 / A3;
+    const size_t ldc = dst->nb[1] / sizeof(float);
+    /* the usual weight gradient (both operands rows of tokens): BLAS reads them in place */
+    if (wk_cpu_blas_worth(M, N, K) && wk_cpu_blas_enabled() && a->nb[0] == sizeof(float) && b->nb[0] == sizeof(float) &&
+        a->nb[1] % sizeof(float) == 0 && b->nb[1] % sizeof(float) == 0 && !k_contig(a) && !k_contig(b)) {
+        int64_t lo, hi;
+        wk_cpu_range(N, p, &lo, &hi);
+        for (int64_t i3 = 0; i3 < B3 && lo < hi; i3++)
+            for (int64_t i2 = 0; i2 < B2; i2++) {
+                const float *ap = (const float *)((const char *)a->data + (i2 / r2) * a->nb[2] + (i3 / r3) * a->nb[3]);
+                const float *bp = (const float *)((const char *)b->data + i2 * b->nb[2] + i3 * b->nb[3]) + lo;
+                float *cp = (float *)((char *)dst->data + i2 * dst->nb[2] + i3 * dst->nb[3] + lo * dst->nb[1]);
+                wk_cpu_blas_sgemm_tn(K, M, hi - lo, ap, a->nb[1] / 4, bp, b->nb[1] / 4, cp, ldc);
+            }
+        return;
+    }
+    float *at = p->shared, *bt = at + n_floats(a);
+    {
+        const int64_t ra = k_contig(a) ? 0 : n_items(a), rb = k_contig(b) ? 0 : n_items(b);
+        int64_t lo, hi;
+        wk_cpu_range(ra + rb, p, &lo, &hi);
+        if (lo < ra) transpose_items(a, at, lo, hi < ra ? hi : ra);
+        if (hi > ra) transpose_items(b, bt, (lo > ra ? lo : ra) - ra, hi - ra);
+        if (ra + rb) wk_cpu_barrier(p);
+    }
+    const opnd A = as_rows(a, at), Bo = as_rows(b, bt);
+    if (wk_cpu_blas_worth(M, N, K) && wk_cpu_blas_enabled()) { /* each thread a slice of b's rows */
+        int64_t lo, hi;
+        wk_cpu_range(N, p, &lo, &hi);
+        if (lo >= hi) return;
+        for (int64_t i3 = 0; i3 < B3; i3++)
+            for (int64_t i2 = 0; i2 < B2; i2++) {
+                const float *ap = A.p + (i3 / r3) * A.s3 + (i2 / r2) * A.s2;
+                const float *bp = Bo.p + i3 * Bo.s3 + i2 * Bo.s2 + lo * Bo.ld;
+                float *cp = (float *)((char *)dst->data + i2 * dst->nb[2] + i3 * dst->nb[3] + lo * dst->nb[1]);
+                wk_cpu_blas_sgemm_nt(K, M, hi - lo, ap, A.ld, bp, Bo.ld, cp, ldc);
+            }
+        return;
+    }
+    const int64_t nm = (M + TILE_M - 1) / TILE_M, nn = (N + TILE_N - 1) / TILE_N;
     int64_t lo, hi;
-    wk_cpu_range(nblk * N * B2 * B3, p, &lo, &hi);
+    wk_cpu_range(nm * nn * B2 * B3, p, &lo, &hi);
     for (int64_t it = lo; it < hi; it++) {
-        const int64_t ib = it % nblk, j = (it / nblk) % N, i2 = (it / (nblk * N)) % B2, i3 = it / (nblk * N * B2);
-        const int64_t m0 = ib * OP_BLOCK, m = M - m0 < OP_BLOCK ? M - m0 : OP_BLOCK;
-        const char *ap = (const char *)a->data + (i2 / r2) * a->nb[2] + (i3 / r3) * a->nb[3] + m0 * a->nb[0];
-        const char *bp = (const char *)b->data + j * b->nb[0] + i2 * b->nb[2] + i3 * b->nb[3];
-        double acc[OP_BLOCK] = {0};
-        for (int64_t kk = 0; kk < K; kk++) {
-            const double bk = *(const float *)(bp + kk * b->nb[1]);
-            const char *ak = ap + kk * a->nb[1];
-            for (int64_t i = 0; i < m; i++) acc[i] += *(const float *)(ak + i * a->nb[0]) * bk;
-        }
-        float *out = (float *)((char *)dst->data + j * dst->nb[1] + i2 * dst->nb[2] + i3 * dst->nb[3]) + m0;
-        for (int64_t i = 0; i < m; i++) out[i] = (float)acc[i];
+        const int64_t im = it % nm, in = (it / nm) % nn, i2 = (it / (nm * nn)) % B2, i3 = it / (nm * nn * B2);
+        const int64_t m0 = im * TILE_M, n0 = in * TILE_N;
+        const int m = (int)(M - m0 < TILE_M ? M - m0 : TILE_M), n = (int)(N - n0 < TILE_N ? N - n0 : TILE_N);
+        const float *ap = A.p + (i3 / r3) * A.s3 + (i2 / r2) * A.s2 + m0 * A.ld;
+        const float *bp = Bo.p + i3 * Bo.s3 + i2 * Bo.s2 + n0 * Bo.ld;
+        float *cp = (float *)((char *)dst->data + i2 * dst->nb[2] + i3 * dst->nb[3] + n0 * dst->nb[1]) + m0;
+        p->isa->gemm_f32(K, m, n, ap, A.ld, bp, Bo.ld, cp, ldc);
     }
 }
