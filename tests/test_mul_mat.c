@@ -84,6 +84,7 @@ int main(void) {
             wk_cpu_blas_set(blas);
             test_op(WK_TYPE_F32, 512, 300, 260, 1, 2, 1, false, 2); /* 40M multiply-adds: past the BLAS threshold */
             test_op(WK_TYPE_F32, 512, 300, 260, 1, 1, 1, true, 3);
+            test_op(WK_TYPE_F32, 512, 260, 300, 1, 1, 1, false, 2); /* threads split N rather than M */
         }
         wk_cpu_blas_set(true);
     }

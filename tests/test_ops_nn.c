@@ -546,8 +546,9 @@ static void test_cross_entropy(void) {
 /* ---- OUT_PROD ------------------------------------------------------------------------ */
 
 /* Tolerance: f32 gemm tiles sum K products of values in [-1, 1], so |err| <= K * 4e-8
- * absolute (about K/2 ulps of the largest partial sums) plus 1e-6 relative. The last case
- * is large enough for the OpenBLAS path when it is built in (both operands read in place). */
+ * absolute (about K/2 ulps of the largest partial sums) plus 1e-6 relative. The last two
+ * cases are large enough for the OpenBLAS path when it is built in (operands read in place,
+ * threads splitting N, then M). */
 static void test_out_prod(void) {
     printf("out_prod\n");
     static const int64_t cases[][7] = {
@@ -558,8 +559,9 @@ static void test_out_prod(void) {
         {64, 17, 3, 2, 129, 3, 2},
         {3, 129, 1, 1, 1, 1, 1},
         {256, 512, 1, 1, 264, 1, 1},
+        {300, 512, 1, 1, 220, 1, 1},
     };
-    for (int ci = 0; ci < 6; ci++)
+    for (int ci = 0; ci < 7; ci++)
         for (int L = 0; L < TU_N_LAYOUTS; L++) {
             const int64_t *c = cases[ci];
             const int64_t ane[4] = {c[0], c[1], c[2], c[3]}, bne[4] = {c[4], c[1], c[5], c[6]};

@@ -32,12 +32,13 @@ void wk_cpu_blas_sgemm_nt(int64_t k, int64_t m, int64_t n, const float *a, size_
                 (blasint)ldb, a, (blasint)lda, 0.0f, c, (blasint)ldc);
 }
 
-void wk_cpu_blas_sgemm_tn(int64_t k, int64_t m, int64_t n, const float *a, size_t lda, const float *b,
-                          size_t ldb, float *c, size_t ldc) {
+void wk_cpu_blas_sgemm_ex(int64_t k, int64_t m, int64_t n, const float *a, size_t lda, bool a_kmajor, const float *b,
+                          size_t ldb, bool b_kmajor, float *c, size_t ldc) {
     omp_set_num_threads(1); /* as above */
-    /* c (n rows of m) = b^T (n x k; b stored k x n) * a (k x m), all row-major */
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (blasint)n, (blasint)m, (blasint)k, 1.0f, b,
-                (blasint)ldb, a, (blasint)lda, 0.0f, c, (blasint)ldc);
+    /* c (n rows of m) = B (n x k) * A^T (k x m), row-major; a k-major operand is stored
+     * transposed (k rows), which cblas takes as the opposite transpose flag */
+    cblas_sgemm(CblasRowMajor, b_kmajor ? CblasTrans : CblasNoTrans, a_kmajor ? CblasNoTrans : CblasTrans, (blasint)n,
+                (blasint)m, (blasint)k, 1.0f, b, (blasint)ldb, a, (blasint)lda, 0.0f, c, (blasint)ldc);
 }
 #else
 bool wk_cpu_blas_enabled(void) { return false; }
@@ -46,8 +47,9 @@ void wk_cpu_blas_sgemm_nt(int64_t k, int64_t m, int64_t n, const float *a, size_
                           size_t ldb, float *c, size_t ldc) {
     (void)k; (void)m; (void)n; (void)a; (void)lda; (void)b; (void)ldb; (void)c; (void)ldc;
 }
-void wk_cpu_blas_sgemm_tn(int64_t k, int64_t m, int64_t n, const float *a, size_t lda, const float *b,
-                          size_t ldb, float *c, size_t ldc) {
-    (void)k; (void)m; (void)n; (void)a; (void)lda; (void)b; (void)ldb; (void)c; (void)ldc;
+void wk_cpu_blas_sgemm_ex(int64_t k, int64_t m, int64_t n, const float *a, size_t lda, bool a_kmajor, const float *b,
+                          size_t ldb, bool b_kmajor, float *c, size_t ldc) {
+    (void)k; (void)m; (void)n; (void)a; (void)lda; (void)a_kmajor; (void)b; (void)ldb; (void)b_kmajor; (void)c;
+    (void)ldc;
 }
 #endif

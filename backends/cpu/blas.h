@@ -14,7 +14,8 @@ static inline bool wk_cpu_blas_worth(int64_t m, int64_t n, int64_t k) {
 /* c[j*ldc + i] = dot(row i of a, row j of b), i < m, j < n, single-threaded. */
 void wk_cpu_blas_sgemm_nt(int64_t k, int64_t m, int64_t n, const float *a, size_t lda, const float *b,
                           size_t ldb, float *c, size_t ldc);
-/* c[j*ldc + i] = sum_k a[k*lda + i] * b[k*ldb + j] (both operands k-major), single-threaded. */
-void wk_cpu_blas_sgemm_tn(int64_t k, int64_t m, int64_t n, const float *a, size_t lda, const float *b,
-                          size_t ldb, float *c, size_t ldc);
+/* c[j*ldc + i] = sum_k A(i, k) * B(j, k), single-threaded, where A(i, k) is a[i*lda + k],
+ * or a[k*lda + i] when a_kmajor, and B(j, k) likewise. */
+void wk_cpu_blas_sgemm_ex(int64_t k, int64_t m, int64_t n, const float *a, size_t lda, bool a_kmajor, const float *b,
+                          size_t ldb, bool b_kmajor, float *c, size_t ldc);
 #endif

@@ -124,9 +124,22 @@ double wk_optim_grad_norm(const wk_optim *o, const wk_graph *g) {
         const float *gr = grad_of(o, g, i, &st);
         if (!gr) continue;
         const int64_t ne = wk_tensor_nelements(o->params[i]);
+        /* f32 sums over 2048-element chunks (vectorizable; 128 terms per lane, as torch
+         * sums in f32 too), chunks added in double */
+        const int64_t nc = (ne + 2047) / 2048;
         double s = 0.0;
 #pragma omp parallel for reduction(+ : s) if (ne >= PAR_MIN)
-        for (int64_t j = 0; j < ne; j++) s += (double)gr[j] * gr[j];
+        for (int64_t c = 0; c < nc; c++) {
+            const int64_t j0 = c * 2048, j1 = j0 + 2048 < ne ? j0 + 2048 : ne;
+            float f[16] = {0};
+            int64_t j = j0;
+            for (; j + 16 <= j1; j += 16)
+                for (int l = 0; l < 16; l++) f[l] += gr[j + l] * gr[j + l];
+            for (; j < j1; j++) f[0] += gr[j] * gr[j];
+            float t = 0;
+            for (int l = 0; l < 16; l++) t += f[l];
+            s += t;
+        }
         ss += s;
     }
     return sqrt(ss);
@@ -192,4 +205,13 @@ wk_status wk_optim_step(wk_optim *o, const wk_graph *g, float lr, double *grad_n
             sgd_update(w, gr, o->m[i], ne, lr, gs, &o->p, o->t == 1);
     }
     return WK_OK;
+}
+
+float *wk_optim_state(wk_optim *o, int i, int which) {
+    if (!o || i < 0 || i >= o->n || which < 0 || which > 1) return NULL;
+    return which == 0 ? o->m[i] : o->v[i];
+}
+
+void wk_optim_set_steps(wk_optim *o, int64_t t) {
+    if (o && t >= 0) o->t = t;
 }

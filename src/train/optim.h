@@ -43,6 +43,12 @@ wk_status wk_optim_create(const wk_optim_params *p, wk_tensor *const *params, in
 void wk_optim_free(wk_optim *o);  /* accepts NULL */
 int64_t wk_optim_steps(const wk_optim *o);
 
+/* Checkpoint access: the state of param i, wk_tensor_nelements(param) floats each; which 0
+ * is AdamW's first moment or SGD's momentum buffer, 1 AdamW's second moment (NULL for SGD
+ * or a bad index). Steps taken can be restored so bias correction resumes where it was. */
+float *wk_optim_state(wk_optim *o, int i, int which);
+void wk_optim_set_steps(wk_optim *o, int64_t t);
+
 /* Global L2 norm of the gradients g holds for the params (double accumulation; params
  * without a gradient count as zero). */
 double wk_optim_grad_norm(const wk_optim *o, const wk_graph *g);

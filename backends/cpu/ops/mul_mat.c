@@ -100,15 +100,22 @@ void wk_cpu_MUL_MAT(const wk_cpu_params *p, wk_tensor *dst) {
     /* large f32 products: each thread runs a single-threaded sgemm on its slice of b's
      * rows (BLAS inside our parallel region stays single-threaded; size rule in blas.h) */
     if (a->type == WK_TYPE_F32 && wk_cpu_blas_worth(M, N, K) && wk_cpu_blas_enabled()) {
+        /* threads split the larger side (usually the weights' rows), so no two pack the
+         * same big operand */
+        const int split_m = M >= N;
         int64_t lo, hi;
-        wk_cpu_range(N, p, &lo, &hi);
+        wk_cpu_range(split_m ? M : N, p, &lo, &hi);
         if (lo >= hi) return;
+        const size_t lda = a->nb[1] / 4, ldb = b->nb[1] / 4, ldc = dst->nb[1] / 4;
         for (int64_t i3 = 0; i3 < B3; i3++)
             for (int64_t i2 = 0; i2 < B2; i2++) {
                 const float *ap = (const float *)((const char *)a->data + (i2 / r2) * a->nb[2] + (i3 / r3) * a->nb[3]);
-                const float *bp = (const float *)((const char *)b->data + i2 * b->nb[2] + i3 * b->nb[3] + lo * b->nb[1]);
-                float *cp = (float *)((char *)dst->data + i2 * dst->nb[2] + i3 * dst->nb[3] + lo * dst->nb[1]);
-                wk_cpu_blas_sgemm_nt(K, M, hi - lo, ap, a->nb[1] / 4, bp, b->nb[1] / 4, cp, dst->nb[1] / 4);
+                const float *bp = (const float *)((const char *)b->data + i2 * b->nb[2] + i3 * b->nb[3]);
+                float *cp = (float *)((char *)dst->data + i2 * dst->nb[2] + i3 * dst->nb[3]);
+                if (split_m)
+                    wk_cpu_blas_sgemm_nt(K, hi - lo, N, ap + (size_t)lo * lda, lda, bp, ldb, cp + lo, ldc);
+                else
+                    wk_cpu_blas_sgemm_nt(K, M, hi - lo, ap, lda, bp + (size_t)lo * ldb, ldb, cp + (size_t)lo * ldc, ldc);
             }
         return;
     }

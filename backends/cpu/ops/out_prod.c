@@ -63,17 +63,26 @@ void wk_cpu_OUT_PROD(const wk_cpu_params *p, wk_tensor *dst) {
     const int64_t A2 = a->ne[2], A3 = a->ne[3];
     const int64_t r2 = B2 / A2, r3 = B3 / A3;
     const size_t ldc = dst->nb[1] / sizeof(float);
-    /* the usual weight gradient (both operands rows of tokens): BLAS reads them in place */
-    if (wk_cpu_blas_worth(M, N, K) && wk_cpu_blas_enabled() && a->nb[0] == sizeof(float) && b->nb[0] == sizeof(float) &&
-        a->nb[1] % sizeof(float) == 0 && b->nb[1] % sizeof(float) == 0 && !k_contig(a) && !k_contig(b)) {
+    /* with OpenBLAS, operands with k or the row index contiguous are read in place */
+    const int ak = a->nb[0] == sizeof(float) && a->nb[1] % sizeof(float) == 0 && !k_contig(a);
+    const int bk = b->nb[0] == sizeof(float) && b->nb[1] % sizeof(float) == 0 && !k_contig(b);
+    if (wk_cpu_blas_worth(M, N, K) && wk_cpu_blas_enabled() && (ak || k_contig(a)) && (bk || k_contig(b))) {
+        const size_t lda = (ak ? a->nb[1] : a->nb[0]) / sizeof(float), ldb = (bk ? b->nb[1] : b->nb[0]) / sizeof(float);
+        /* threads split the larger side, so no two pack the same big operand */
+        const int split_m = M >= N;
         int64_t lo, hi;
-        wk_cpu_range(N, p, &lo, &hi);
+        wk_cpu_range(split_m ? M : N, p, &lo, &hi);
         for (int64_t i3 = 0; i3 < B3 && lo < hi; i3++)
             for (int64_t i2 = 0; i2 < B2; i2++) {
                 const float *ap = (const float *)((const char *)a->data + (i2 / r2) * a->nb[2] + (i3 / r3) * a->nb[3]);
-                const float *bp = (const float *)((const char *)b->data + i2 * b->nb[2] + i3 * b->nb[3]) + lo;
-                float *cp = (float *)((char *)dst->data + i2 * dst->nb[2] + i3 * dst->nb[3] + lo * dst->nb[1]);
-                wk_cpu_blas_sgemm_tn(K, M, hi - lo, ap, a->nb[1] / 4, bp, b->nb[1] / 4, cp, ldc);
+                const float *bp = (const float *)((const char *)b->data + i2 * b->nb[2] + i3 * b->nb[3]);
+                float *cp = (float *)((char *)dst->data + i2 * dst->nb[2] + i3 * dst->nb[3]);
+                if (split_m)
+                    wk_cpu_blas_sgemm_ex(K, hi - lo, N, ap + (ak ? (size_t)lo : (size_t)lo * lda), lda, ak, bp, ldb, bk,
+                                         cp + lo, ldc);
+                else
+                    wk_cpu_blas_sgemm_ex(K, M, hi - lo, ap, lda, ak, bp + (bk ? (size_t)lo : (size_t)lo * ldb), ldb, bk,
+                                         cp + (size_t)lo * ldc, ldc);
             }
         return;
     }
