@@ -21,6 +21,42 @@
 #include "../backend.h"
 #include "cpu_internal.h"
 
+#include <stdio.h>
+#include <time.h>
+
+/* WICK_PROFILE=1: wall time per op kind (thread 0, from the end of one node's barrier to
+ * the next), printed to stderr at exit. Off costs one branch per node. */
+static int g_prof = -1;
+static double g_prof_s[WK_OP_COUNT];
+static long g_prof_n[WK_OP_COUNT];
+static double prof_now(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec * 1e-9;
+}
+static void prof_report(void) {
+    double total = 0;
+    for (int i = 0; i < WK_OP_COUNT; i++) total += g_prof_s[i];
+    fprintf(stderr, "wick profile (WICK_PROFILE): %.3f s in graph nodes\n", total);
+    for (;;) { /* largest first */
+        int best = -1;
+        for (int i = 0; i < WK_OP_COUNT; i++)
+            if (g_prof_n[i] && (best < 0 || g_prof_s[i] > g_prof_s[best])) best = i;
+        if (best < 0) break;
+        fprintf(stderr, "  %-20s %9.3f s %5.1f%% %9ld calls\n", wk_op_name((wk_op)best), g_prof_s[best],
+                100.0 * g_prof_s[best] / (total > 0 ? total : 1), g_prof_n[best]);
+        g_prof_n[best] = 0;
+    }
+}
+static int prof_on(void) {
+    if (g_prof < 0) {
+        const char *e = getenv("WICK_PROFILE");
+        g_prof = e && *e && *e != '0';
+        if (g_prof) atexit(prof_report);
+    }
+    return g_prof;
+}
+
 /* ---- barrier ---- */
 
 typedef struct {
@@ -152,6 +188,7 @@ static wk_status cpu_compute(wk_backend *be, wk_graph *g, int first, int last) {
     const wk_isa *isa = wk_cpu_isa_current();
     char *work = c->work;
     barrier_t bar = {0};
+    const int prof = prof_on();
 #pragma omp parallel num_threads(nth)
     {
         wk_cpu_params p;
@@ -170,11 +207,17 @@ static wk_status cpu_compute(wk_backend *be, wk_graph *g, int first, int last) {
         p.scratch = work + shared + scratch * (size_t)p.ith;
         p.scratch_size = scratch;
         p.isa = isa;
+        double t0 = prof && p.ith == 0 ? prof_now() : 0;
         for (int i = first; i < last; i++) {
             wk_tensor *t = g->nodes[i];
             if (wk_op_is_view(t->op)) continue;
             k_kernels[t->op](&p, t);
             wk_cpu_barrier(&p);
+            if (prof && p.ith == 0) {
+                const double t1 = prof_now();
+                g_prof_s[t->op] += t1 - t0, g_prof_n[t->op]++;
+                t0 = t1;
+            }
         }
     }
     return WK_OK;

@@ -22,6 +22,7 @@ static const char *const k_layer_names[W_PER_LAYER] = {
 
 struct wk_llama_train {
     wk_llama_hparams hp;
+    wk_llama_train_opts opts;
     int32_t B, T;
     wk_ctx *ctx;
     int n_params;
@@ -58,6 +59,11 @@ static wk_tensor *new_param(wk_llama_train *m, int idx, const char *name, int64_
 
 /* An op or tensor constructor returned NULL: it has set wk_last_error() already. */
 static wk_status op_failed(void) { return WK_ERR_SHAPE; }
+
+/* A matrix param as the matmuls see it: itself, or its bf16 rounding (mixed precision). */
+static wk_tensor *mat(const wk_llama_train *m, wk_tensor *w) {
+    return m->opts.bf16 ? wk_cast(m->ctx, w, WK_TYPE_BF16) : w;
+}
 
 /* RMSNorm times its weight. */
 static wk_tensor *norm(wk_ctx *c, wk_tensor *x, wk_tensor *w, float eps) {
@@ -99,9 +105,9 @@ static wk_status build(wk_llama_train *m) {
             if (!(w[k] = new_param(m, ip++, nm, shape[k][0], shape[k][1]))) return op_failed();
         }
         wk_tensor *h = norm(c, x, w[W_ATTN_NORM], hp->rms_eps);
-        wk_tensor *q = wk_rope(c, wk_reshape_3d(c, wk_mul_mat(c, w[W_Q], h), HD, H, N), m->pos, NULL, &rp);
-        wk_tensor *k = wk_rope(c, wk_reshape_3d(c, wk_mul_mat(c, w[W_K], h), HD, HKV, N), m->pos, NULL, &rp);
-        wk_tensor *v = wk_reshape_3d(c, wk_mul_mat(c, w[W_V], h), HD, HKV, N);
+        wk_tensor *q = wk_rope(c, wk_reshape_3d(c, wk_mul_mat(c, mat(m, w[W_Q]), h), HD, H, N), m->pos, NULL, &rp);
+        wk_tensor *k = wk_rope(c, wk_reshape_3d(c, wk_mul_mat(c, mat(m, w[W_K]), h), HD, HKV, N), m->pos, NULL, &rp);
+        wk_tensor *v = wk_reshape_3d(c, wk_mul_mat(c, mat(m, w[W_V]), h), HD, HKV, N);
         if (!q || !k || !v) return op_failed();
         wk_tensor *o = NULL; /* [HD, H, N] */
         for (int b = 0; b < m->B; b++) {
@@ -117,16 +123,16 @@ static wk_status build(wk_llama_train *m) {
             o = o ? wk_concat(c, o, ob, 2) : ob;
             if (!o) return op_failed();
         }
-        x = wk_add(c, x, wk_mul_mat(c, w[W_O], wk_reshape_2d(c, o, H * HD, N)));
+        x = wk_add(c, x, wk_mul_mat(c, mat(m, w[W_O]), wk_reshape_2d(c, o, H * HD, N)));
         wk_tensor *h2 = norm(c, x, w[W_FFN_NORM], hp->rms_eps);
-        wk_tensor *f = wk_swiglu(c, wk_mul_mat(c, w[W_GATE], h2), wk_mul_mat(c, w[W_UP], h2));
-        x = wk_add(c, x, wk_mul_mat(c, w[W_DOWN], f));
+        wk_tensor *f = wk_swiglu(c, wk_mul_mat(c, mat(m, w[W_GATE]), h2), wk_mul_mat(c, mat(m, w[W_UP]), h2));
+        x = wk_add(c, x, wk_mul_mat(c, mat(m, w[W_DOWN]), f));
     }
     if (!x) return op_failed();
     wk_tensor *onorm = new_param(m, ip++, "output_norm.weight", E, 1);
     wk_tensor *wout = onorm ? new_param(m, ip++, "output.weight", E, V) : NULL;
     if (!wout) return op_failed();
-    m->loss = wk_cross_entropy(c, wk_mul_mat(c, wout, norm(c, x, onorm, hp->rms_eps)), m->labels);
+    m->loss = wk_cross_entropy(c, wk_mul_mat(c, mat(m, wout), norm(c, x, onorm, hp->rms_eps)), m->labels);
     if (!m->loss) return op_failed();
     wk_tensor_set_output(m->loss);
     m->graph = wk_graph_new(c);
@@ -137,6 +143,11 @@ static wk_status build(wk_llama_train *m) {
 }
 
 wk_status wk_llama_train_create(const wk_llama_hparams *hp, int32_t n_batch, int32_t n_seq_len, wk_llama_train **out) {
+    return wk_llama_train_create_ex(hp, n_batch, n_seq_len, NULL, out);
+}
+
+wk_status wk_llama_train_create_ex(const wk_llama_hparams *hp, int32_t n_batch, int32_t n_seq_len,
+                                   const wk_llama_train_opts *opts, wk_llama_train **out) {
     if (!out) return wk_err(WK_ERR_INVALID_ARG, "llama train: out is NULL");
     *out = NULL;
     if (!hp) return wk_err(WK_ERR_INVALID_ARG, "llama train: no hyper-parameters");
@@ -147,6 +158,7 @@ wk_status wk_llama_train_create(const wk_llama_hparams *hp, int32_t n_batch, int
     wk_llama_train *m = calloc(1, sizeof *m);
     if (!m) return wk_err(WK_ERR_NOMEM, "llama train: out of memory");
     m->hp = *hp;
+    if (opts) m->opts = *opts;
     m->B = n_batch;
     m->T = n_seq_len;
     m->n_params = 1 + hp->n_layer * W_PER_LAYER + 2;
@@ -209,6 +221,11 @@ static wk_status gguf_u32(const wk_gguf *g, const char *path, const char *key, i
 }
 
 wk_status wk_llama_train_create_gguf(const char *path, int32_t n_batch, int32_t n_seq_len, wk_llama_train **out) {
+    return wk_llama_train_create_gguf_ex(path, n_batch, n_seq_len, NULL, out);
+}
+
+wk_status wk_llama_train_create_gguf_ex(const char *path, int32_t n_batch, int32_t n_seq_len,
+                                        const wk_llama_train_opts *opts, wk_llama_train **out) {
     if (!out) return wk_err(WK_ERR_INVALID_ARG, "llama train: out is NULL");
     *out = NULL;
     if (!path) return wk_err(WK_ERR_INVALID_ARG, "llama train: no path");
@@ -254,7 +271,7 @@ wk_status wk_llama_train_create_gguf(const char *path, int32_t n_batch, int32_t 
         goto done;
     }
     hp.n_vocab = (int32_t)te->ne[1];
-    if ((st = wk_llama_train_create(&hp, n_batch, n_seq_len, &m)) != WK_OK) {
+    if ((st = wk_llama_train_create_ex(&hp, n_batch, n_seq_len, opts, &m)) != WK_OK) {
         st = wk_err(st, "%s: %s", path, wk_last_error());
         goto done;
     }

@@ -5,6 +5,7 @@
 #ifndef WK_TRAIN_LLAMA_TRAIN_H
 #define WK_TRAIN_LLAMA_TRAIN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "wick.h"
@@ -17,12 +18,25 @@ typedef struct {
 
 typedef struct wk_llama_train wk_llama_train;
 
-/* Builds params (zeroed), the forward graph and its backward pass for B x T tokens. */
+typedef struct {
+    /* bf16 mixed precision: each matrix param (fp32 master) is rounded to bf16 once per step
+     * and the forward matmuls run on bf16 weights and bf16-rounded activations with f32 sums
+     * (VDPBF16PS where the CPU has AVX512_BF16); gradients, norms, softmax and the optimizer
+     * stay f32, and the weight gradients flow to the fp32 masters. */
+    bool bf16;
+} wk_llama_train_opts;
+
+/* Builds params (zeroed), the forward graph and its backward pass for B x T tokens. opts may
+ * be NULL (fp32). */
 wk_status wk_llama_train_create(const wk_llama_hparams *hp, int32_t n_batch, int32_t n_seq_len,
                                 wk_llama_train **out);
+wk_status wk_llama_train_create_ex(const wk_llama_hparams *hp, int32_t n_batch, int32_t n_seq_len,
+                                   const wk_llama_train_opts *opts, wk_llama_train **out);
 /* Reads hyper-parameters and F32 weights (llama tensor names, formats.md §4.4) from a GGUF. */
 wk_status wk_llama_train_create_gguf(const char *path, int32_t n_batch, int32_t n_seq_len,
                                      wk_llama_train **out);
+wk_status wk_llama_train_create_gguf_ex(const char *path, int32_t n_batch, int32_t n_seq_len,
+                                        const wk_llama_train_opts *opts, wk_llama_train **out);
 void wk_llama_train_free(wk_llama_train *m);  /* accepts NULL */
 
 /* Norm weights 1, matrices uniform in +-sqrt(3/fan_in) (unit variance per output), from seed. */

@@ -1,0 +1,1136 @@
+/* train.c — `wick train`: a llama-architecture model trained from scratch on a text file or
+ * on `wick data` shards (src/train/llama_train.c, src/train/optim.c). Sequential batches of
+ * B x T tokens, AdamW + warmup/cosine, gradient clipping and accumulation, periodic
+ * validation loss, samples, checkpoints (model + optimizer state + data position + RNG, one
+ * GGUF written atomically), --resume, a progress line, DIR/log.csv and DIR/loss.svg.
+ * DIR/model.gguf is a plain F32 llama GGUF that `wick run` and `wick chat` load.
+ *
+ * A checkpoint is itself a loadable model: the model's keys and tensors plus optim.m.<name>,
+ * optim.v.<name> tensors and wick.train.* keys (step, data position, RNG, the config). */
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "common.h"
+#include "gguf/gguf.h"
+#include "src/train/llama_train.h"
+#include "src/train/optim.h"
+#include "src/train/train.h"
+
+#define CMD "wick train"
+
+/* ---- configuration ---------------------------------------------------------------------- */
+
+typedef struct {
+    const char *data, *tokenizer, *out, *resume, *sample_prompt;
+    long n_layer, n_embd, n_head, n_head_kv, n_ff, n_vocab, ctx, batch, steps, grad_accum;
+    float lr, lr_min, warmup_frac, weight_decay, beta1, beta2, clip, val_fraction, rope_base, rms_eps;
+    long warmup; /* -1: warmup_frac of steps */
+    int cosine, sgd, bf16;
+    float momentum;
+    long eval_interval, eval_batches, sample_interval, sample_tokens, ckpt_interval, keep, log_interval;
+    long threads;
+    unsigned long long seed;
+} train_cfg;
+
+static void cfg_defaults(train_cfg *c) {
+    memset(c, 0, sizeof *c);
+    c->n_layer = 4, c->n_embd = 256, c->n_head = 4, c->n_head_kv = 0, c->n_ff = 0, c->n_vocab = 0;
+    c->ctx = 128, c->batch = 8, c->steps = 1000, c->grad_accum = 1;
+    c->lr = 1e-3f, c->lr_min = -1, c->warmup = -1, c->warmup_frac = 0.05f, c->cosine = 1;
+    c->weight_decay = 0.1f, c->beta1 = 0.9f, c->beta2 = 0.95f, c->clip = 1.0f, c->momentum = 0.9f;
+    c->val_fraction = 0.1f, c->rope_base = 10000.0f, c->rms_eps = 1e-5f;
+    c->eval_interval = -1, c->eval_batches = 8, c->sample_interval = -1, c->sample_tokens = 96;
+    c->ckpt_interval = -1, c->keep = 2, c->log_interval = 10, c->threads = 0, c->seed = 1234;
+}
+
+static void usage(FILE *f) {
+    fprintf(f,
+            "usage: wick train --data FILE|DIR --tokenizer VOCAB.gguf --out DIR [options]\n"
+            "       wick train --resume DIR|CHECKPOINT.gguf [--steps S] [--threads N]\n"
+            "       wick train --config FILE [options]   (options in FILE, one 'key value' per line)\n"
+            "  train a llama-architecture model from scratch; DIR/model.gguf loads in run/chat\n"
+            "data:\n"
+            "  --data PATH           UTF-8 text (tokenized here; the last --val-fraction is validation)\n"
+            "                        or a `wick data` directory (train.bin, val.bin)\n"
+            "  --tokenizer FILE      a GGUF with tokenizer.ggml.* keys (e.g. from tokenizer-train)\n"
+            "  --val-fraction F      validation share of a text file (default 0.1)\n"
+            "model:\n"
+            "  --n-layer L --n-embd D --n-head H   (default 4, 256, 4)\n"
+            "  --n-head-kv K         key/value heads, divides H (default H)\n"
+            "  --n-ff F              feed-forward width (default 4*D)\n"
+            "  --ctx T               sequence length (default 128); also the model's context\n"
+            "  --n-vocab V           model vocabulary >= the tokenizer's, e.g. padded (default: same)\n"
+            "  --rope-base B         RoPE base (default 10000)\n"
+            "optimization:\n"
+            "  --batch B             sequences per micro-batch (default 8)\n"
+            "  --grad-accum A        micro-batches per step (default 1)\n"
+            "  --steps S             optimizer steps (default 1000)\n"
+            "  --lr LR               peak learning rate (default 1e-3)\n"
+            "  --lr-min LR           cosine floor (default lr/10)\n"
+            "  --warmup W            linear warmup steps (default 5%% of steps)\n"
+            "  --schedule cosine|constant   (default cosine)\n"
+            "  --optimizer adamw|sgd (default adamw)  --momentum M (sgd, default 0.9)\n"
+            "  --weight-decay WD --beta1 B1 --beta2 B2   (default 0.1, 0.9, 0.95)\n"
+            "  --clip C              global gradient-norm clip, 0 = off (default 1.0)\n"
+            "  --seed S              init and sampling seed (default 1234)\n"
+            "  --precision fp32|bf16 bf16: forward matmuls on bf16 copies of the fp32 master\n"
+            "                        weights (AVX512_BF16 where present); default fp32\n"
+            "monitoring and output:\n"
+            "  --out DIR             checkpoints, log.csv, loss.svg, samples.txt, model.gguf\n"
+            "  --eval-interval N     validation every N steps (default steps/10)\n"
+            "  --eval-batches N      validation micro-batches (default 8)\n"
+            "  --sample-interval N   sample text every N steps, 0 = never (default: eval interval)\n"
+            "  --sample-tokens N     tokens per sample (default 96)\n"
+            "  --sample-prompt TEXT  sample prompt (default: the first validation tokens)\n"
+            "  --ckpt-interval N     checkpoint every N steps (default: eval interval)\n"
+            "  --keep N              checkpoints kept, 0 = all (default 2)\n"
+            "  --log-interval N      progress lines when stderr is not a terminal (default 10)\n"
+            "  -t, --threads N       CPU threads (default: every core)\n"
+            "exit: 0 done, 1 failed (unreadable data, unwritable output, ...), 2 bad usage or config\n");
+}
+
+typedef enum { K_STR, K_LONG, K_FLOAT, K_U64, K_SCHED, K_OPT, K_PREC } kind;
+typedef struct {
+    const char *name;
+    kind k;
+    size_t off;
+    double lo, hi;
+} opt_def;
+
+#define O(f) offsetof(train_cfg, f)
+static const opt_def k_opts[] = {
+    {"data", K_STR, O(data), 0, 0}, {"tokenizer", K_STR, O(tokenizer), 0, 0}, {"out", K_STR, O(out), 0, 0},
+    {"sample-prompt", K_STR, O(sample_prompt), 0, 0},
+    {"n-layer", K_LONG, O(n_layer), 1, 4096}, {"n-embd", K_LONG, O(n_embd), 2, 1 << 20},
+    {"n-head", K_LONG, O(n_head), 1, 1 << 16}, {"n-head-kv", K_LONG, O(n_head_kv), 1, 1 << 16},
+    {"n-ff", K_LONG, O(n_ff), 1, 1 << 22}, {"n-vocab", K_LONG, O(n_vocab), 1, 1 << 24},
+    {"ctx", K_LONG, O(ctx), 2, 1 << 16}, {"batch", K_LONG, O(batch), 1, 1 << 16},
+    {"steps", K_LONG, O(steps), 1, 1L << 40}, {"grad-accum", K_LONG, O(grad_accum), 1, 1 << 16},
+    {"lr", K_FLOAT, O(lr), 0, 10}, {"lr-min", K_FLOAT, O(lr_min), 0, 10}, {"warmup", K_LONG, O(warmup), 0, 1L << 40},
+    {"weight-decay", K_FLOAT, O(weight_decay), 0, 10}, {"beta1", K_FLOAT, O(beta1), 0, 0.999999},
+    {"beta2", K_FLOAT, O(beta2), 0, 0.999999}, {"clip", K_FLOAT, O(clip), 0, 1e6},
+    {"momentum", K_FLOAT, O(momentum), 0, 0.999999}, {"val-fraction", K_FLOAT, O(val_fraction), 0.001, 0.9},
+    {"rope-base", K_FLOAT, O(rope_base), 1, 1e9}, {"rms-eps", K_FLOAT, O(rms_eps), 1e-12, 1},
+    {"eval-interval", K_LONG, O(eval_interval), 1, 1L << 40}, {"eval-batches", K_LONG, O(eval_batches), 1, 1 << 20},
+    {"sample-interval", K_LONG, O(sample_interval), 0, 1L << 40}, {"sample-tokens", K_LONG, O(sample_tokens), 1, 1 << 16},
+    {"ckpt-interval", K_LONG, O(ckpt_interval), 1, 1L << 40}, {"keep", K_LONG, O(keep), 0, 1 << 20},
+    {"log-interval", K_LONG, O(log_interval), 1, 1L << 40}, {"threads", K_LONG, O(threads), 1, 4096},
+    {"seed", K_U64, O(seed), 0, 0}, {"schedule", K_SCHED, O(cosine), 0, 0}, {"optimizer", K_OPT, O(sgd), 0, 0},
+    {"precision", K_PREC, O(bf16), 0, 0},
+};
+#undef O
+#define N_OPTS (sizeof k_opts / sizeof k_opts[0])
+
+/* One option by name (without dashes). Returns 0 ok, 2 bad (message printed). Strings are
+ * kept by pointer: callers pass storage that outlives the config. */
+static int cfg_set(train_cfg *c, const char *name, const char *val, const char *where) {
+    for (size_t i = 0; i < N_OPTS; i++) {
+        const opt_def *d = &k_opts[i];
+        if (strcmp(d->name, name)) continue;
+        char *p = (char *)c + d->off;
+        switch (d->k) {
+        case K_STR: *(const char **)p = val; return 0;
+        case K_LONG: {
+            long v;
+            if (!wk_tool_parse_long(val, (long)d->lo, (long)d->hi, &v)) break;
+            *(long *)p = v;
+            return 0;
+        }
+        case K_FLOAT: {
+            float v;
+            if (!wk_tool_parse_float(val, (float)d->lo, (float)d->hi, &v)) break;
+            *(float *)p = v;
+            return 0;
+        }
+        case K_U64: {
+            char *end = NULL;
+            errno = 0;
+            unsigned long long v = strtoull(val, &end, 10);
+            if (!*val || *val == '-' || *end || errno) break;
+            *(unsigned long long *)p = v;
+            return 0;
+        }
+        case K_SCHED:
+            if (strcmp(val, "cosine") && strcmp(val, "constant")) break;
+            *(int *)p = !strcmp(val, "cosine");
+            return 0;
+        case K_OPT:
+            if (strcmp(val, "adamw") && strcmp(val, "sgd")) break;
+            *(int *)p = !strcmp(val, "sgd");
+            return 0;
+        case K_PREC:
+            if (strcmp(val, "fp32") && strcmp(val, "bf16")) break;
+            *(int *)p = !strcmp(val, "bf16");
+            return 0;
+        }
+        if (d->k == K_SCHED) fprintf(stderr, CMD ": %s--schedule '%s' is not cosine or constant\n", where, val);
+        else if (d->k == K_OPT) fprintf(stderr, CMD ": %s--optimizer '%s' is not adamw or sgd\n", where, val);
+        else if (d->k == K_PREC) fprintf(stderr, CMD ": %s--precision '%s' is not fp32 or bf16\n", where, val);
+        else if (d->k == K_U64) fprintf(stderr, CMD ": %s--%s '%s' is not a non-negative integer\n", where, name, val);
+        else fprintf(stderr, CMD ": %s--%s '%s' is not a number in [%g, %g]\n", where, name, val, d->lo, d->hi);
+        return 2;
+    }
+    fprintf(stderr, CMD ": %sunknown option '%s'\n", where, name);
+    return 2;
+}
+
+/* The config text of c (every option, "key value" lines): stored in checkpoints. */
+static char *cfg_text(const train_cfg *c) {
+    size_t cap = 4096, len = 0;
+    char *s = malloc(cap);
+    if (!s) return NULL;
+    s[0] = 0;
+    for (size_t i = 0; i < N_OPTS; i++) {
+        const opt_def *d = &k_opts[i];
+        const char *p = (const char *)c + d->off;
+        char v[1200];
+        switch (d->k) {
+        case K_STR:
+            if (!*(const char *const *)p) continue;
+            if (strchr(*(const char *const *)p, '\n')) continue; /* not representable as a line */
+            snprintf(v, sizeof v, "%s", *(const char *const *)p);
+            break;
+        case K_LONG: snprintf(v, sizeof v, "%ld", *(const long *)p); break;
+        case K_FLOAT: snprintf(v, sizeof v, "%.9g", *(const float *)p); break;
+        case K_U64: snprintf(v, sizeof v, "%llu", *(const unsigned long long *)p); break;
+        case K_SCHED: snprintf(v, sizeof v, "%s", *(const int *)p ? "cosine" : "constant"); break;
+        case K_OPT: snprintf(v, sizeof v, "%s", *(const int *)p ? "sgd" : "adamw"); break;
+        case K_PREC: snprintf(v, sizeof v, "%s", *(const int *)p ? "bf16" : "fp32"); break;
+        }
+        if (d->k == K_LONG && *(const long *)p < 0) continue; /* "derived" defaults stay derived */
+        if (d->k == K_FLOAT && *(const float *)p < 0) continue;
+        const size_t need = strlen(d->name) + strlen(v) + 3;
+        if (len + need >= cap) {
+            char *n = realloc(s, cap *= 2);
+            if (!n) return free(s), NULL;
+            s = n;
+        }
+        len += (size_t)snprintf(s + len, cap - len, "%s %s\n", d->name, v);
+    }
+    return s;
+}
+
+/* Parses "key value" / "key = value" lines (# comments) of text, which is modified in
+ * place and must outlive c. */
+static int cfg_parse_text(train_cfg *c, char *text, const char *src) {
+    int line = 0;
+    for (char *s = text; s && *s;) {
+        char *nl = strchr(s, '\n');
+        if (nl) *nl = 0;
+        line++;
+        char *h = strchr(s, '#');
+        if (h) *h = 0;
+        while (*s == ' ' || *s == '\t' || *s == '\r') s++;
+        char *e = s + strlen(s);
+        while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r')) *--e = 0;
+        if (*s) {
+            char *k = s;
+            while (*s && *s != ' ' && *s != '\t' && *s != '=') s++;
+            if (*s) *s++ = 0;
+            while (*s == ' ' || *s == '\t' || *s == '=') s++;
+            while (*k == '-') k++;
+            char where[300];
+            snprintf(where, sizeof where, "%s:%d: ", src, line);
+            if (!*s) {
+                fprintf(stderr, CMD ": %s'%s' has no value\n", where, k);
+                return 2;
+            }
+            if (cfg_set(c, k, s, where)) return 2;
+        }
+        s = nl ? nl + 1 : NULL;
+    }
+    return 0;
+}
+
+static char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap + 1);
+    while (buf) {
+        size_t r = fread(buf + n, 1, cap - n, f);
+        n += r;
+        if (n < cap) break;
+        char *nb = realloc(buf, (cap *= 2) + 1);
+        if (!nb) free(buf);
+        buf = nb;
+    }
+    const int err = ferror(f);
+    fclose(f);
+    if (!buf || err) return free(buf), NULL;
+    buf[n] = 0;
+    if (len) *len = n;
+    return buf;
+}
+
+/* ---- data ------------------------------------------------------------------------------- */
+
+typedef struct {
+    int32_t *ids;
+    int64_t n;
+} tokens;
+
+static int read_shard(const char *path, tokens *t) {
+    size_t len = 0;
+    char *b = read_file(path, &len);
+    if (!b) {
+        fprintf(stderr, CMD ": cannot read %s: %s\n", path, strerror(errno ? errno : EIO));
+        return 1;
+    }
+    uint32_t width = 0;
+    uint64_t count = 0;
+    if (len >= WK_SHARD_HEADER) memcpy(&width, b + 12, 4), memcpy(&count, b + 16, 8);
+    if (len < WK_SHARD_HEADER || memcmp(b, WK_SHARD_MAGIC, 6) || (width != 2 && width != 4) ||
+        count > (len - WK_SHARD_HEADER) / width || count * width != len - WK_SHARD_HEADER) {
+        fprintf(stderr, CMD ": %s is not a wick token shard (bad header or size)\n", path);
+        free(b);
+        return 1;
+    }
+    t->n = (int64_t)count;
+    t->ids = malloc((size_t)(count ? count : 1) * sizeof(int32_t));
+    if (!t->ids) {
+        free(b);
+        fprintf(stderr, CMD ": out of memory for %s\n", path);
+        return 1;
+    }
+    for (uint64_t i = 0; i < count; i++) {
+        if (width == 2) {
+            uint16_t v;
+            memcpy(&v, b + WK_SHARD_HEADER + 2 * i, 2);
+            t->ids[i] = v;
+        } else {
+            uint32_t v;
+            memcpy(&v, b + WK_SHARD_HEADER + 4 * i, 4);
+            t->ids[i] = (int32_t)v;
+        }
+    }
+    free(b);
+    return 0;
+}
+
+static int load_data(const train_cfg *c, const wk_vocab *v, tokens *tr, tokens *va) {
+    struct stat st;
+    if (stat(c->data, &st) != 0) {
+        fprintf(stderr, CMD ": --data %s: %s\n", c->data, strerror(errno));
+        return 1;
+    }
+    if (S_ISDIR(st.st_mode)) {
+        char p[4096];
+        snprintf(p, sizeof p, "%s/train.bin", c->data);
+        if (read_shard(p, tr)) return 1;
+        snprintf(p, sizeof p, "%s/val.bin", c->data);
+        return read_shard(p, va);
+    }
+    size_t len = 0;
+    char *text = read_file(c->data, &len);
+    if (!text) {
+        fprintf(stderr, CMD ": cannot read %s\n", c->data);
+        return 1;
+    }
+    size_t n = 0;
+    wk_token *ids = wk_tool_tokenize(CMD, v, text, len, false, false, &n);
+    free(text);
+    if (!ids) return 1;
+    const int64_t nv = (int64_t)((double)n * c->val_fraction);
+    tr->n = (int64_t)n - nv, va->n = nv;
+    tr->ids = malloc((size_t)(tr->n ? tr->n : 1) * sizeof(int32_t));
+    va->ids = malloc((size_t)(nv ? nv : 1) * sizeof(int32_t));
+    if (!tr->ids || !va->ids) {
+        free(ids);
+        fprintf(stderr, CMD ": out of memory for the tokens\n");
+        return 1;
+    }
+    for (int64_t i = 0; i < tr->n; i++) tr->ids[i] = ids[i];
+    for (int64_t i = 0; i < nv; i++) va->ids[i] = ids[tr->n + i];
+    free(ids);
+    return 0;
+}
+
+/* B sequences of T inputs and their next-token labels from t starting at *pos, advancing
+ * it; wraps to 0 (a new epoch) when fewer than B*T+1 tokens are left. */
+static void next_batch(const tokens *t, int64_t *pos, int64_t *epoch, int32_t *in, int32_t *lab, int64_t B, int64_t T) {
+    if (*pos + B * T + 1 > t->n) *pos = 0, ++*epoch;
+    for (int64_t i = 0; i < B * T; i++) in[i] = t->ids[*pos + i], lab[i] = t->ids[*pos + i + 1];
+    *pos += B * T;
+}
+
+/* ---- the run ------------------------------------------------------------------------------ */
+
+typedef struct {
+    train_cfg c;
+    wk_llama_train *m;
+    wk_optim *o;
+    wk_backend *be;
+    wk_gguf *tok_gguf;     /* tokenizer keys source (the vocab or the resumed checkpoint) */
+    wk_vocab *vocab;
+    tokens train, val;
+    int64_t step, pos, epoch;
+    uint64_t rng;
+    char *cfg_str;
+} run_state;
+
+static uint64_t rng_next(uint64_t *s) {
+    uint64_t z = (*s += 0x9E3779B97F4A7C15ull);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+    return z ^ (z >> 31);
+}
+
+static wk_gguf_status add_model(wk_gguf_writer *w, const run_state *R) {
+    const wk_llama_hparams *hp = wk_llama_train_hparams(R->m);
+    wk_gguf_status s = wk_gguf_writer_add_str(w, "general.architecture", "llama", 5);
+    if (!s) s = wk_gguf_writer_add_str(w, "general.name", "wick train", 10);
+    if (!s) s = wk_gguf_writer_add_u32(w, "general.file_type", 0); /* all F32 */
+    if (!s) s = wk_gguf_writer_add_u32(w, "llama.context_length", (uint32_t)R->c.ctx);
+    if (!s) s = wk_gguf_writer_add_u32(w, "llama.embedding_length", (uint32_t)hp->n_embd);
+    if (!s) s = wk_gguf_writer_add_u32(w, "llama.block_count", (uint32_t)hp->n_layer);
+    if (!s) s = wk_gguf_writer_add_u32(w, "llama.feed_forward_length", (uint32_t)hp->n_ff);
+    if (!s) s = wk_gguf_writer_add_u32(w, "llama.attention.head_count", (uint32_t)hp->n_head);
+    if (!s) s = wk_gguf_writer_add_u32(w, "llama.attention.head_count_kv", (uint32_t)hp->n_head_kv);
+    if (!s) s = wk_gguf_writer_add_f32(w, "llama.attention.layer_norm_rms_epsilon", hp->rms_eps);
+    if (!s) s = wk_gguf_writer_add_f32(w, "llama.rope.freq_base", hp->rope_base);
+    if (!s) s = wk_gguf_writer_add_u32(w, "llama.rope.dimension_count", (uint32_t)(hp->n_embd / hp->n_head));
+    if (!s) s = wk_gguf_writer_add_u32(w, "llama.vocab_size", (uint32_t)hp->n_vocab);
+    const uint64_t nkv = wk_gguf_n_kv(R->tok_gguf);
+    for (uint64_t i = 0; i < nkv && !s; i++)
+        if (!strncmp(wk_gguf_kv_key(R->tok_gguf, i), "tokenizer.", 10)) s = wk_gguf_writer_copy_kv(w, R->tok_gguf, i);
+    const int np = wk_llama_train_n_params(R->m);
+    for (int i = 0; i < np && !s; i++) {
+        const wk_tensor *t = wk_llama_train_param(R->m, i);
+        const int64_t ne[2] = {wk_tensor_ne(t, 0), wk_tensor_ne(t, 1)};
+        s = wk_gguf_writer_add_tensor(w, wk_tensor_name(t), WK_TYPE_F32, ne[1] > 1 ? 2 : 1, ne, wk_tensor_data(t));
+    }
+    return s;
+}
+
+/* path <- the model (state == 0) or a checkpoint (model + optimizer + position + RNG). */
+static int write_gguf(const run_state *R, const char *path, int state) {
+    wk_gguf_writer *w = NULL;
+    wk_gguf_status s = wk_gguf_writer_new(&w);
+    if (!s) s = add_model(w, R);
+    if (state) {
+        const int np = wk_llama_train_n_params(R->m);
+        char nm[256];
+        for (int i = 0; i < np && !s; i++) {
+            const wk_tensor *t = wk_llama_train_param(R->m, i);
+            const int64_t ne[2] = {wk_tensor_ne(t, 0), wk_tensor_ne(t, 1)};
+            for (int which = 0; which < 2 && !s; which++) {
+                const float *st = wk_optim_state(R->o, i, which);
+                if (!st) continue;
+                snprintf(nm, sizeof nm, "optim.%c.%s", which ? 'v' : 'm', wk_tensor_name(t));
+                s = wk_gguf_writer_add_tensor(w, nm, WK_TYPE_F32, ne[1] > 1 ? 2 : 1, ne, st);
+            }
+        }
+        if (!s) s = wk_gguf_writer_add_u64(w, "wick.train.step", (uint64_t)R->step);
+        if (!s) s = wk_gguf_writer_add_u64(w, "wick.train.optim_steps", (uint64_t)wk_optim_steps(R->o));
+        if (!s) s = wk_gguf_writer_add_u64(w, "wick.train.data_pos", (uint64_t)R->pos);
+        if (!s) s = wk_gguf_writer_add_u64(w, "wick.train.epoch", (uint64_t)R->epoch);
+        if (!s) s = wk_gguf_writer_add_u64(w, "wick.train.rng", R->rng);
+        if (!s) s = wk_gguf_writer_add_str(w, "wick.train.config", R->cfg_str, strlen(R->cfg_str));
+    }
+    if (!s) s = wk_gguf_writer_write_file(w, path); /* temp file + fsync + rename */
+    wk_gguf_writer_free(w);
+    if (s) {
+        fprintf(stderr, CMD ": writing %s failed: %s\n", path, wk_gguf_last_error());
+        return 1;
+    }
+    return 0;
+}
+
+/* Checkpoints are DIR/ckpt-<step>.gguf (8 digits); keeps the newest `keep` (0 = all). */
+static void prune_checkpoints(const char *dir, long keep) {
+    if (keep <= 0) return;
+    DIR *d = opendir(dir);
+    if (!d) return;
+    long steps[4096];
+    int n = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) && n < 4096) {
+        long s;
+        char tail[8];
+        if (sscanf(e->d_name, "ckpt-%8ld.gguf%7s", &s, tail) == 1 && strlen(e->d_name) == 18) steps[n++] = s;
+    }
+    closedir(d);
+    for (int i = 0; i < n; i++) {
+        int newer = 0;
+        for (int j = 0; j < n; j++) newer += steps[j] > steps[i];
+        if (newer >= keep) {
+            char p[4096];
+            snprintf(p, sizeof p, "%s/ckpt-%08ld.gguf", dir, steps[i]);
+            remove(p);
+        }
+    }
+}
+
+/* --resume DIR: its newest ckpt-*.gguf */
+static int latest_checkpoint(const char *dir, char *out, size_t cap) {
+    DIR *d = opendir(dir);
+    if (!d) return 1;
+    long best = -1;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        long s;
+        if (sscanf(e->d_name, "ckpt-%8ld.gguf", &s) == 1 && strlen(e->d_name) == 18 && s > best) best = s;
+    }
+    closedir(d);
+    if (best < 0) return 1;
+    snprintf(out, cap, "%s/ckpt-%08ld.gguf", dir, best);
+    return 0;
+}
+
+/* ---- log.csv and loss.svg ------------------------------------------------------------------ */
+
+typedef struct {
+    long step;
+    double loss, val;
+} pt;
+
+/* DIR/loss.svg from DIR/log.csv: train loss per step (line) and validation loss (dots). */
+static void write_svg(const char *dir) {
+    char p[4096], tmp[4200];
+    snprintf(p, sizeof p, "%s/log.csv", dir);
+    size_t len;
+    char *csv = read_file(p, &len);
+    if (!csv) return;
+    size_t cap = 1024, n = 0;
+    pt *v = malloc(cap * sizeof *v);
+    for (char *s = strchr(csv, '\n'); v && s && s[1]; s = strchr(s + 1, '\n')) {
+        pt q = {0, NAN, NAN};
+        char lo[64] = "", va[64] = "";
+        if (sscanf(s + 1, "%ld,%*[^,],%63[^,],%63[^,],", &q.step, lo, va) < 2) continue;
+        q.loss = *lo ? atof(lo) : NAN, q.val = *va ? atof(va) : NAN;
+        if (n == cap) {
+            pt *nv = realloc(v, (cap *= 2) * sizeof *v);
+            if (!nv) break;
+            v = nv;
+        }
+        v[n++] = q;
+    }
+    free(csv);
+    if (!v || n == 0) return free(v);
+    double ymin = INFINITY, ymax = -INFINITY;
+    long xmax = 1;
+    for (size_t i = 0; i < n; i++) {
+        const double ys[2] = {v[i].loss, v[i].val};
+        for (int k = 0; k < 2; k++)
+            if (isfinite(ys[k])) ymin = fmin(ymin, ys[k]), ymax = fmax(ymax, ys[k]);
+        if (v[i].step > xmax) xmax = v[i].step;
+    }
+    if (!isfinite(ymin)) return free(v);
+    ymin = floor(ymin * 2) / 2, ymax = ceil(ymax * 2) / 2;
+    if (ymax <= ymin) ymax = ymin + 1;
+    const double W = 720, H = 420, L = 60, R = 20, T = 30, B = 50;
+#define X(s) (L + (double)(s) / (double)xmax * (W - L - R))
+#define Y(y) (T + (ymax - (y)) / (ymax - ymin) * (H - T - B))
+    snprintf(tmp, sizeof tmp, "%s/.loss.svg.tmp", dir);
+    FILE *f = fopen(tmp, "w");
+    if (!f) return free(v);
+    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H);
+    fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
+    fprintf(f, "<text x=\"%g\" y=\"18\" text-anchor=\"middle\" font-size=\"14\">wick train: loss</text>\n", W / 2);
+    for (int k = 0; k <= 5; k++) { /* grid and axis labels */
+        const double y = ymin + (ymax - ymin) * k / 5, x = (double)xmax * k / 5;
+        fprintf(f, "<line x1=\"%g\" y1=\"%.1f\" x2=\"%g\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", L, Y(y), W - R, Y(y));
+        fprintf(f, "<text x=\"%g\" y=\"%.1f\" text-anchor=\"end\">%.2f</text>\n", L - 6, Y(y) + 4, y);
+        fprintf(f, "<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\">%.0f</text>\n", X(x), H - B + 16, x);
+    }
+    fprintf(f, "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"none\" stroke=\"black\"/>\n", L, T, W - L - R, H - T - B);
+    fprintf(f, "<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">step</text>\n", (L + W - R) / 2, H - 12);
+    fprintf(f, "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.2\" points=\"");
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(v[i].loss)) fprintf(f, "%.1f,%.1f ", X(v[i].step), Y(v[i].loss));
+    fprintf(f, "\"/>\n<polyline fill=\"none\" stroke=\"#ff7f0e\" stroke-width=\"2\" points=\"");
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(v[i].val)) fprintf(f, "%.1f,%.1f ", X(v[i].step), Y(v[i].val));
+    fprintf(f, "\"/>\n");
+    for (size_t i = 0; i < n; i++)
+        if (isfinite(v[i].val)) fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#ff7f0e\"/>\n", X(v[i].step), Y(v[i].val));
+    fprintf(f, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#1f77b4\" stroke-width=\"2\"/><text x=\"%g\" y=\"%g\">train</text>\n",
+            W - R - 150, T + 15, W - R - 125, T + 15, W - R - 120, T + 19);
+    fprintf(f, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#ff7f0e\" stroke-width=\"2\"/><text x=\"%g\" y=\"%g\">validation</text>\n",
+            W - R - 150, T + 32, W - R - 125, T + 32, W - R - 120, T + 36);
+    fprintf(f, "</svg>\n");
+#undef X
+#undef Y
+    free(v);
+    char final[4200];
+    snprintf(final, sizeof final, "%s/loss.svg", dir);
+    if (fclose(f) == 0) rename(tmp, final);
+    else remove(tmp);
+}
+
+/* On resume: log.csv keeps only the rows up to the checkpoint's step (rewritten atomically). */
+static int trim_csv(const char *dir, int64_t step) {
+    char p[4096], tmp[4200];
+    snprintf(p, sizeof p, "%s/log.csv", dir);
+    snprintf(tmp, sizeof tmp, "%s/.log.csv.tmp", dir);
+    size_t len;
+    char *csv = read_file(p, &len);
+    if (!csv) return 0; /* no log yet: a new one starts */
+    FILE *f = fopen(tmp, "w");
+    if (!f) return free(csv), 1;
+    int first = 1;
+    for (char *s = csv; s && *s;) {
+        char *nl = strchr(s, '\n');
+        if (nl) *nl = 0;
+        long st;
+        if (first || (sscanf(s, "%ld,", &st) == 1 && st <= step)) fprintf(f, "%s\n", s);
+        first = 0;
+        s = nl ? nl + 1 : NULL;
+    }
+    free(csv);
+    if (fclose(f) != 0 || rename(tmp, p) != 0) return remove(tmp), 1;
+    return 0;
+}
+
+/* ---- evaluation and samples ---------------------------------------------------------------- */
+
+static int eval_val(run_state *R, int32_t *in, int32_t *lab, double *loss) {
+    const int64_t B = R->c.batch, T = R->c.ctx;
+    int64_t pos = 0, ep = 0;
+    double sum = 0;
+    for (long i = 0; i < R->c.eval_batches; i++) {
+        next_batch(&R->val, &pos, &ep, in, lab, B, T);
+        float l;
+        if (wk_llama_train_compute(R->m, R->be, in, lab, &l) != WK_OK) {
+            fprintf(stderr, "\n" CMD ": validation: %s\n", wk_last_error());
+            return 1;
+        }
+        sum += l;
+    }
+    *loss = sum / (double)R->c.eval_batches;
+    return 0;
+}
+
+/* Generates from DIR/model.gguf (written just before) with temperature 0.8, top-k 40. */
+static int sample(run_state *R, const char *model_path, FILE *out) {
+    wk_model *model = NULL;
+    wk_context *ctx = NULL;
+    wk_sampler *smpl = NULL;
+    int rc = 1;
+    if (wk_model_load(model_path, NULL, &model) != WK_OK) goto done;
+    wk_context_params cp = wk_context_default_params();
+    cp.n_ctx = (uint32_t)R->c.ctx;
+    cp.n_threads = (int)R->c.threads;
+    cp.n_batch = (uint32_t)R->c.ctx;
+    if (wk_context_create(model, &cp, &ctx) != WK_OK) goto done;
+    wk_token prompt[64];
+    size_t np = 0;
+    if (R->c.sample_prompt) {
+        size_t n = 0;
+        wk_token *ids = wk_tool_tokenize(CMD, R->vocab, R->c.sample_prompt, strlen(R->c.sample_prompt), false, false, &n);
+        if (!ids) goto done;
+        for (np = 0; np < n && np < 64 && np + 1 < (size_t)R->c.ctx; np++) prompt[np] = ids[np];
+        free(ids);
+    }
+    if (np == 0) { /* the first validation tokens */
+        for (np = 0; np < 4 && (int64_t)np < R->val.n; np++) prompt[np] = R->val.ids[np];
+    }
+    if (np == 0) goto done;
+    wk_batch b = wk_batch_one_seq(prompt, (int32_t)np);
+    if (wk_decode(ctx, &b) != WK_OK) goto done;
+    wk_sampler_params sp = wk_sampler_params_default();
+    sp.temp = 0.8f, sp.top_k = 40, sp.seed = rng_next(&R->rng) >> 1;
+    if (wk_sampler_create(&sp, wk_model_n_vocab(model), &smpl) != WK_OK) goto done;
+    char piece[256];
+    for (size_t i = 0; i < np; i++) {
+        size_t len = 0;
+        if (wk_token_to_piece(R->vocab, prompt[i], false, piece, sizeof piece, &len) == WK_OK) fwrite(piece, 1, len, out);
+    }
+    for (long i = 0; i < R->c.sample_tokens && (int64_t)wk_kv_used(ctx) < R->c.ctx; i++) {
+        wk_token tok;
+        if (wk_sampler_sample(smpl, wk_get_logits(ctx, -1), &tok) != WK_OK) goto done;
+        wk_sampler_accept(smpl, tok);
+        size_t len = 0;
+        if (tok < wk_vocab_n_tokens(R->vocab) && wk_token_to_piece(R->vocab, tok, false, piece, sizeof piece, &len) == WK_OK)
+            fwrite(piece, 1, len, out);
+        b = wk_batch_one_seq(&tok, 1);
+        if ((int64_t)wk_kv_used(ctx) >= R->c.ctx) break;
+        if (wk_decode(ctx, &b) != WK_OK) goto done;
+    }
+    fputc('\n', out);
+    rc = 0;
+done:
+    if (rc) fprintf(stderr, "\n" CMD ": sampling failed: %s\n", wk_last_error());
+    wk_sampler_free(smpl);
+    wk_context_free(ctx);
+    wk_model_free(model);
+    return rc;
+}
+
+/* ---- setup ---------------------------------------------------------------------------------- */
+
+static int opt_index(const char *name) {
+    for (size_t i = 0; i < N_OPTS; i++)
+        if (!strcmp(k_opts[i].name, name)) return (int)i;
+    return -1;
+}
+
+/* given[i] records which options the command line set, so they can override a config file
+ * or a resumed checkpoint's config */
+static int parse_args(int argc, char **argv, train_cfg *c, const char **config, const char **resume, char *given) {
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i];
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            usage(stdout);
+            return -1;
+        }
+        if (strncmp(a, "--", 2) && strcmp(a, "-t")) {
+            fprintf(stderr, CMD ": unexpected argument '%s'\n", a);
+            return 2;
+        }
+        if (i + 1 >= argc) {
+            fprintf(stderr, CMD ": %s needs a value\n", a);
+            return 2;
+        }
+        const char *name = !strcmp(a, "-t") ? "threads" : a + 2, *val = argv[++i];
+        if (!strcmp(name, "config")) *config = val;
+        else if (!strcmp(name, "resume")) *resume = val;
+        else {
+            if (cfg_set(c, name, val, "")) return 2;
+            given[opt_index(name)] = 1;
+        }
+    }
+    return 0;
+}
+
+static int validate(const train_cfg *c) {
+    if (!c->data || !c->out) {
+        fprintf(stderr, CMD ": --data and --out are required (or --resume)\n");
+        return 2;
+    }
+    if (c->n_embd % c->n_head) {
+        fprintf(stderr, CMD ": --n-embd %ld is not a multiple of --n-head %ld\n", c->n_embd, c->n_head);
+        return 2;
+    }
+    if ((c->n_embd / c->n_head) % 2) {
+        fprintf(stderr, CMD ": head size %ld (n-embd / n-head) must be even for RoPE\n", c->n_embd / c->n_head);
+        return 2;
+    }
+    if (c->n_head % c->n_head_kv) {
+        fprintf(stderr, CMD ": --n-head %ld is not a multiple of --n-head-kv %ld\n", c->n_head, c->n_head_kv);
+        return 2;
+    }
+    if (c->warmup >= c->steps && c->steps > 1) {
+        fprintf(stderr, CMD ": --warmup %ld must be below --steps %ld\n", c->warmup, c->steps);
+        return 2;
+    }
+    if (c->lr_min > c->lr) {
+        fprintf(stderr, CMD ": --lr-min %g is above --lr %g\n", c->lr_min, c->lr);
+        return 2;
+    }
+    if (c->batch * c->ctx > (1 << 22)) {
+        fprintf(stderr, CMD ": --batch x --ctx = %ld tokens per micro-batch is too many\n", c->batch * c->ctx);
+        return 2;
+    }
+    return 0;
+}
+
+/* derived defaults */
+static void finish_cfg(train_cfg *c) {
+    if (c->n_head_kv <= 0) c->n_head_kv = c->n_head;
+    if (c->n_ff <= 0) c->n_ff = 4 * c->n_embd;
+    if (c->lr_min < 0) c->lr_min = c->lr / 10;
+    if (c->warmup < 0) c->warmup = (long)(c->steps * c->warmup_frac);
+    if (c->eval_interval <= 0) c->eval_interval = c->steps / 10 > 0 ? c->steps / 10 : 1;
+    if (c->sample_interval < 0) c->sample_interval = c->eval_interval;
+    if (c->ckpt_interval <= 0) c->ckpt_interval = c->eval_interval;
+}
+
+static int mkdir_p(const char *dir) {
+    char p[4096];
+    snprintf(p, sizeof p, "%s", dir);
+    for (char *s = p + 1; *s; s++)
+        if (*s == '/') {
+            *s = 0;
+            if (mkdir(p, 0755) && errno != EEXIST) return 1;
+            *s = '/';
+        }
+    if (mkdir(p, 0755) && errno != EEXIST) return 1;
+    struct stat st;
+    return stat(p, &st) || !S_ISDIR(st.st_mode) || access(p, W_OK);
+}
+
+static const char *fmt_time(double s, char *buf, size_t cap) {
+    if (!(s >= 0) || s > 1e7) return snprintf(buf, cap, "?"), buf;
+    long t = (long)s;
+    if (t >= 3600) snprintf(buf, cap, "%ldh%02ldm", t / 3600, t / 60 % 60);
+    else if (t >= 60) snprintf(buf, cap, "%ldm%02lds", t / 60, t % 60);
+    else snprintf(buf, cap, "%lds", t);
+    return buf;
+}
+
+int wk_cmd_train(int argc, char **argv) {
+    run_state R;
+    memset(&R, 0, sizeof R);
+    train_cfg cli;
+    cfg_defaults(&cli);
+    char given[N_OPTS] = {0};
+    const char *config = NULL, *resume = NULL;
+    char *config_text = NULL, *ckpt_cfg_text = NULL;
+    int32_t *in = NULL, *lab = NULL;
+    float **acc = NULL;
+    FILE *csv = NULL, *samples = NULL;
+    int rc = parse_args(argc, argv, &cli, &config, &resume, given);
+    if (rc) return rc < 0 ? 0 : rc;
+
+    /* precedence: defaults < config file < checkpoint config < command line */
+    train_cfg c;
+    cfg_defaults(&c);
+    if (config) {
+        if (!(config_text = read_file(config, NULL))) {
+            fprintf(stderr, CMD ": cannot read --config %s: %s\n", config, strerror(errno ? errno : EIO));
+            return 2;
+        }
+        if (cfg_parse_text(&c, config_text, config)) return free(config_text), 2;
+    }
+    char ckpt_path[4096] = "";
+    wk_gguf *ck = NULL;
+    if (resume) {
+        struct stat st;
+        if (stat(resume, &st) == 0 && S_ISDIR(st.st_mode)) {
+            if (latest_checkpoint(resume, ckpt_path, sizeof ckpt_path)) {
+                fprintf(stderr, CMD ": --resume %s: no ckpt-*.gguf checkpoint there\n", resume);
+                rc = 1;
+                goto out;
+            }
+        } else {
+            snprintf(ckpt_path, sizeof ckpt_path, "%s", resume);
+        }
+        if (wk_gguf_open(ckpt_path, &ck) != WK_GGUF_OK) {
+            fprintf(stderr, CMD ": --resume: %s\n", wk_gguf_last_error());
+            rc = 1;
+            goto out;
+        }
+        const char *s = NULL;
+        uint64_t n = 0;
+        if (wk_gguf_get_str(ck, "wick.train.config", &s, &n) != WK_GGUF_OK || !(ckpt_cfg_text = malloc(n + 1))) {
+            fprintf(stderr, CMD ": --resume %s is not a wick train checkpoint (no wick.train.config)\n", ckpt_path);
+            rc = 1;
+            goto out;
+        }
+        memcpy(ckpt_cfg_text, s, n);
+        ckpt_cfg_text[n] = 0;
+        if (cfg_parse_text(&c, ckpt_cfg_text, ckpt_path)) {
+            rc = 1;
+            goto out;
+        }
+    }
+    /* the command line's options over both */
+    for (size_t i = 0; i < N_OPTS; i++) {
+        const opt_def *d = &k_opts[i];
+        const size_t sz = d->k == K_STR ? sizeof(char *) : d->k == K_LONG ? sizeof(long) : d->k == K_FLOAT ? sizeof(float)
+                          : d->k == K_U64 ? sizeof(unsigned long long) : sizeof(int);
+        if (given[i]) memcpy((char *)&c + d->off, (const char *)&cli + d->off, sz);
+    }
+    static const char *const k_fixed[] = {"n-layer", "n-embd", "n-head", "n-head-kv", "n-ff", "ctx", "n-vocab", "batch",
+                                          "data", "val-fraction", "rope-base", "rms-eps"};
+    int fixed = 0;
+    for (size_t i = 0; i < sizeof k_fixed / sizeof *k_fixed; i++) fixed |= given[opt_index(k_fixed[i])];
+    if (resume && fixed) {
+        fprintf(stderr, CMD ": --resume keeps the checkpoint's shape, batch, context and data; drop those options\n");
+        rc = 2;
+        goto out;
+    }
+    finish_cfg(&c);
+    if ((rc = validate(&c))) goto out;
+    if (!resume && !c.tokenizer) {
+        fprintf(stderr, CMD ": --tokenizer is required\n");
+        rc = 2;
+        goto out;
+    }
+    R.c = c;
+    rc = 1;
+
+    /* tokenizer: the vocab file, or on resume the checkpoint's own keys */
+    if (resume) {
+        R.tok_gguf = ck, ck = NULL;
+    } else if (wk_gguf_open(c.tokenizer, &R.tok_gguf) != WK_GGUF_OK) {
+        fprintf(stderr, CMD ": --tokenizer: %s\n", wk_gguf_last_error());
+        goto out;
+    }
+    if (wk_vocab_load_gguf(R.tok_gguf, &R.vocab) != WK_OK) {
+        fprintf(stderr, CMD ": %s: %s\n", resume ? ckpt_path : c.tokenizer, wk_last_error());
+        goto out;
+    }
+    const int32_t nv_tok = wk_vocab_n_tokens(R.vocab);
+    if (R.c.n_vocab <= 0) R.c.n_vocab = nv_tok;
+    if (R.c.n_vocab < nv_tok) {
+        fprintf(stderr, CMD ": --n-vocab %ld is below the tokenizer's %d tokens\n", R.c.n_vocab, nv_tok);
+        rc = 2;
+        goto out;
+    }
+    if (load_data(&R.c, R.vocab, &R.train, &R.val)) goto out;
+    const int64_t B = R.c.batch, T = R.c.ctx, need = B * T + 1;
+    if (R.train.n < need || R.val.n < need) {
+        fprintf(stderr, CMD ": %s has %lld training and %lld validation tokens; one batch needs %lld of each "
+                        "(lower --batch or --ctx, or use more text)\n",
+                R.c.data, (long long)R.train.n, (long long)R.val.n, (long long)need);
+        rc = 2;
+        goto out;
+    }
+    for (int64_t i = 0; i < R.train.n; i++)
+        if (R.train.ids[i] < 0 || R.train.ids[i] >= R.c.n_vocab) {
+            fprintf(stderr, CMD ": token id %d in the data is outside the vocabulary (%ld)\n", R.train.ids[i], R.c.n_vocab);
+            goto out;
+        }
+    for (int64_t i = 0; i < R.val.n; i++)
+        if (R.val.ids[i] < 0 || R.val.ids[i] >= R.c.n_vocab) {
+            fprintf(stderr, CMD ": token id %d in the validation data is outside the vocabulary (%ld)\n", R.val.ids[i],
+                    R.c.n_vocab);
+            goto out;
+        }
+    if (mkdir_p(R.c.out)) {
+        fprintf(stderr, CMD ": --out %s: cannot create or write the directory: %s\n", R.c.out, strerror(errno));
+        goto out;
+    }
+
+    /* model and optimizer */
+    const wk_llama_train_opts topts = {.bf16 = R.c.bf16 != 0};
+    if (resume) {
+        if (wk_llama_train_create_gguf_ex(ckpt_path, (int32_t)B, (int32_t)T, &topts, &R.m) != WK_OK) {
+            fprintf(stderr, CMD ": %s\n", wk_last_error());
+            goto out;
+        }
+    } else {
+        wk_llama_hparams hp = {(int32_t)R.c.n_vocab, (int32_t)R.c.n_embd, (int32_t)R.c.n_layer, (int32_t)R.c.n_head,
+                               (int32_t)R.c.n_head_kv, (int32_t)R.c.n_ff, R.c.rms_eps, R.c.rope_base};
+        if (wk_llama_train_create_ex(&hp, (int32_t)B, (int32_t)T, &topts, &R.m) != WK_OK) {
+            fprintf(stderr, CMD ": %s\n", wk_last_error());
+            rc = 2;
+            goto out;
+        }
+        wk_llama_train_init_random(R.m, R.c.seed);
+    }
+    const int np = wk_llama_train_n_params(R.m);
+    wk_tensor **params = malloc((size_t)np * sizeof *params);
+    if (!params) goto out;
+    int64_t n_weights = 0;
+    for (int i = 0; i < np; i++) params[i] = wk_llama_train_param(R.m, i), n_weights += wk_tensor_nelements(params[i]);
+    wk_optim_params op = wk_optim_default_params(R.c.sgd ? WK_OPTIM_SGD : WK_OPTIM_ADAMW);
+    op.weight_decay = R.c.weight_decay, op.clip_norm = R.c.clip;
+    if (R.c.sgd) op.momentum = R.c.momentum;
+    else op.beta1 = R.c.beta1, op.beta2 = R.c.beta2;
+    wk_status st = wk_optim_create(&op, params, np, &R.o);
+    free(params);
+    if (st != WK_OK) {
+        fprintf(stderr, CMD ": %s\n", wk_last_error());
+        goto out;
+    }
+    R.rng = R.c.seed ^ 0x5DEECE66Dull;
+    if (resume) { /* optimizer state, position, RNG */
+        uint64_t v[5];
+        const char *keys[5] = {"wick.train.step", "wick.train.optim_steps", "wick.train.data_pos", "wick.train.epoch",
+                               "wick.train.rng"};
+        for (int k = 0; k < 5; k++)
+            if (wk_gguf_get_u64(R.tok_gguf, keys[k], &v[k]) != WK_GGUF_OK) {
+                fprintf(stderr, CMD ": %s: missing %s\n", ckpt_path, keys[k]);
+                goto out;
+            }
+        R.step = (int64_t)v[0], R.pos = (int64_t)v[2], R.epoch = (int64_t)v[3], R.rng = v[4];
+        if (R.pos < 0 || R.pos > R.train.n) {
+            fprintf(stderr, CMD ": %s: data position %lld is past the data (%lld tokens); is it the same data?\n",
+                    ckpt_path, (long long)R.pos, (long long)R.train.n);
+            goto out;
+        }
+        wk_optim_set_steps(R.o, (int64_t)v[1]);
+        char nm[256];
+        for (int i = 0; i < np; i++) {
+            const wk_tensor *p = wk_llama_train_param(R.m, i);
+            for (int which = 0; which < 2; which++) {
+                float *s = wk_optim_state(R.o, i, which);
+                if (!s) continue;
+                snprintf(nm, sizeof nm, "optim.%c.%s", which ? 'v' : 'm', wk_tensor_name(p));
+                const int64_t it = wk_gguf_find_tensor(R.tok_gguf, nm);
+                const wk_gguf_tensor *t = it >= 0 ? wk_gguf_tensor_at(R.tok_gguf, (uint64_t)it) : NULL;
+                if (!t || t->type != WK_TYPE_F32 || t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3] != wk_tensor_nelements(p)) {
+                    fprintf(stderr, CMD ": %s: missing or mismatched optimizer tensor %s\n", ckpt_path, nm);
+                    goto out;
+                }
+                memcpy(s, t->data, (size_t)wk_tensor_nelements(p) * sizeof(float));
+            }
+        }
+        if (R.step >= R.c.steps) {
+            fprintf(stderr, CMD ": %s is at step %lld; nothing to do for --steps %ld\n", ckpt_path, (long long)R.step,
+                    R.c.steps);
+            rc = 0;
+            goto out;
+        }
+    }
+    if (!(R.cfg_str = cfg_text(&R.c))) goto out;
+    if (wk_backend_cpu_create((int)R.c.threads, &R.be) != WK_OK) {
+        fprintf(stderr, CMD ": %s\n", wk_last_error());
+        goto out;
+    }
+    in = malloc((size_t)(B * T) * sizeof *in);
+    lab = malloc((size_t)(B * T) * sizeof *lab);
+    if (!in || !lab) goto out;
+    if (R.c.grad_accum > 1) {
+        if (!(acc = calloc((size_t)np, sizeof *acc))) goto out;
+        for (int i = 0; i < np; i++)
+            if (!(acc[i] = malloc((size_t)wk_tensor_nelements(wk_llama_train_param(R.m, i)) * sizeof(float)))) goto out;
+    }
+
+    /* log.csv (trimmed to the checkpoint on resume), samples.txt */
+    char path[4200];
+    snprintf(path, sizeof path, "%s/log.csv", R.c.out);
+    if (resume && trim_csv(R.c.out, R.step)) {
+        fprintf(stderr, CMD ": cannot rewrite %s\n", path);
+        goto out;
+    }
+    struct stat cst;
+    const int fresh = !resume || stat(path, &cst) != 0;
+    if (!(csv = fopen(path, fresh ? "w" : "a"))) {
+        fprintf(stderr, CMD ": cannot write %s: %s\n", path, strerror(errno));
+        goto out;
+    }
+    if (fresh) fprintf(csv, "step,tokens,loss,val_loss,val_ppl,lr,grad_norm,tok_per_s,elapsed_s\n");
+    snprintf(path, sizeof path, "%s/samples.txt", R.c.out);
+    samples = fopen(path, resume ? "a" : "w");
+
+    const wk_lr_schedule ls = {R.c.cosine ? WK_LR_COSINE : WK_LR_CONSTANT, R.c.lr, R.c.lr_min, R.c.warmup, R.c.steps};
+    const int64_t tok_step = B * T * R.c.grad_accum;
+    fprintf(stderr,
+            CMD ": llama %ld layers, n_embd %ld, heads %ld/%ld, n_ff %ld, vocab %ld, ctx %lld: %.2f M params (%s); "
+                "%lld train / %lld val tokens; %lld tokens per step; %s\n",
+            R.c.n_layer, R.c.n_embd, R.c.n_head, R.c.n_head_kv, R.c.n_ff, R.c.n_vocab, (long long)T, n_weights / 1e6,
+            R.c.bf16 ? "bf16 matmuls, fp32 masters" : "fp32", (long long)R.train.n, (long long)R.val.n, (long long)tok_step,
+            resume ? "resuming" : "from scratch");
+    if (resume) fprintf(stderr, CMD ": resumed %s at step %lld\n", ckpt_path, (long long)R.step);
+    const int tty = isatty(2);
+    const double t_start = wk_tool_now();
+    /* tokens/s counts optimizer steps only (not evaluation, samples or checkpoints), and
+     * from the session's second step on: the first also pays for first-touch allocation */
+    double t_train = 0, t_first = 0;
+    int64_t tok_timed = 0;
+    const int64_t step0 = R.step;
+    while (R.step < R.c.steps) {
+        const double t0 = wk_tool_now();
+        double loss = 0, gn = 0;
+        for (long a = 0; a < R.c.grad_accum; a++) {
+            next_batch(&R.train, &R.pos, &R.epoch, in, lab, B, T);
+            float l;
+            if (wk_llama_train_compute(R.m, R.be, in, lab, &l) != WK_OK) {
+                fprintf(stderr, "\n" CMD ": step %lld: %s\n", (long long)R.step, wk_last_error());
+                goto out;
+            }
+            loss += l;
+            if (R.c.grad_accum > 1) { /* mean gradient over the micro-batches, in the last one's tensors */
+                const int last = a + 1 == R.c.grad_accum;
+                for (int i = 0; i < np; i++) {
+                    wk_tensor *g = wk_graph_grad(wk_llama_train_graph(R.m), wk_llama_train_param(R.m, i));
+                    if (!g) continue;
+                    float *gd = wk_tensor_data(g);
+                    const int64_t ne = wk_tensor_nelements(g);
+                    for (int64_t e = 0; e < ne; e++) {
+                        if (a == 0) acc[i][e] = gd[e];
+                        else if (!last) acc[i][e] += gd[e];
+                        else gd[e] = (acc[i][e] + gd[e]) / (float)R.c.grad_accum;
+                    }
+                }
+            }
+        }
+        loss /= (double)R.c.grad_accum;
+        if (!isfinite(loss)) {
+            fprintf(stderr, "\n" CMD ": step %lld: the loss is %g; lower --lr (the last checkpoint is intact)\n",
+                    (long long)R.step, loss);
+            goto out;
+        }
+        const float lr = wk_lr_at(&ls, R.step);
+        if (wk_optim_step(R.o, wk_llama_train_graph(R.m), lr, &gn) != WK_OK) {
+            fprintf(stderr, "\n" CMD ": %s\n", wk_last_error());
+            goto out;
+        }
+        R.step++;
+        const double dt = wk_tool_now() - t0;
+        if (R.step - 1 == step0) t_first = dt;
+        else t_train += dt, tok_timed += tok_step;
+        const double tps = tok_timed ? (double)tok_timed / t_train : (double)tok_step / dt;
+
+        double vl = NAN;
+        const int do_eval = R.step % R.c.eval_interval == 0 || R.step == R.c.steps;
+        if (do_eval && eval_val(&R, in, lab, &vl)) goto out;
+        fprintf(csv, "%lld,%lld,%.6f,", (long long)R.step, (long long)(R.step * tok_step), loss);
+        if (do_eval) fprintf(csv, "%.6f,%.4f,", vl, exp(vl));
+        else fprintf(csv, ",,");
+        fprintf(csv, "%.6g,%.6g,%.1f,%.2f\n", lr, gn, tps, wk_tool_now() - t_start);
+        fflush(csv);
+
+        char eta[32];
+        fmt_time((double)(R.c.steps - R.step) * (double)tok_step / tps, eta, sizeof eta);
+        if (tty) {
+            const int w = 24, fill = (int)((double)R.step / (double)R.c.steps * w);
+            char bar[32];
+            for (int k = 0; k < w; k++) bar[k] = k < fill ? '=' : k == fill ? '>' : ' ';
+            bar[w] = 0;
+            fprintf(stderr, "\r  step %lld/%ld [%s] loss %.4f lr %.2e | %.0f tok/s | eta %s   ", (long long)R.step,
+                    R.c.steps, bar, loss, lr, tps, eta);
+        } else if (R.step % R.c.log_interval == 0 || R.step == R.c.steps || do_eval) {
+            fprintf(stderr, "  step %lld/%ld loss %.4f lr %.2e grad-norm %.3f | %.0f tok/s | eta %s\n", (long long)R.step,
+                    R.c.steps, loss, lr, gn, tps, eta);
+        }
+        if (do_eval) {
+            fprintf(stderr, "%s  step %lld: val loss %.4f, perplexity %.2f\n", tty ? "\n" : "", (long long)R.step, vl,
+                    exp(vl));
+            write_svg(R.c.out);
+        }
+        if (R.c.sample_interval > 0 && (R.step % R.c.sample_interval == 0 || R.step == R.c.steps)) {
+            snprintf(path, sizeof path, "%s/model.gguf", R.c.out);
+            if (write_gguf(&R, path, 0)) goto out;
+            char *text = NULL;
+            size_t tlen = 0;
+            FILE *ms = open_memstream(&text, &tlen);
+            const int bad = !ms || sample(&R, path, ms);
+            if (ms) fclose(ms);
+            if (!bad) {
+                fprintf(stderr, "  sample at step %lld: %s", (long long)R.step, text);
+                if (samples) fprintf(samples, "--- step %lld\n%s", (long long)R.step, text), fflush(samples);
+            }
+            free(text);
+            if (bad) goto out;
+        }
+        if (R.step % R.c.ckpt_interval == 0 || R.step == R.c.steps) {
+            snprintf(path, sizeof path, "%s/ckpt-%08lld.gguf", R.c.out, (long long)R.step);
+            if (write_gguf(&R, path, 1)) goto out;
+            prune_checkpoints(R.c.out, R.c.keep);
+        }
+    }
+    snprintf(path, sizeof path, "%s/model.gguf", R.c.out);
+    if (write_gguf(&R, path, 0)) goto out;
+    write_svg(R.c.out);
+    if (tok_timed)
+        fprintf(stderr, "%s" CMD ": done: %lld steps; %.1f tok/s in training steps after the first (%.2f s); %.1f s in all -> %s\n",
+                tty ? "\n" : "", (long long)(R.step - step0), (double)tok_timed / t_train, t_first,
+                wk_tool_now() - t_start, path);
+    else
+        fprintf(stderr, "%s" CMD ": done: %lld step in %.2f s -> %s\n", tty ? "\n" : "", (long long)(R.step - step0),
+                t_first, path);
+    rc = 0;
+out:
+    if (csv && fclose(csv) && !rc) {
+        fprintf(stderr, CMD ": writing log.csv failed\n");
+        rc = 1;
+    }
+    if (samples) fclose(samples);
+    if (acc)
+        for (int i = 0; i < wk_llama_train_n_params(R.m); i++) free(acc[i]);
+    free(acc);
+    free(in), free(lab);
+    free(R.train.ids), free(R.val.ids);
+    free(R.cfg_str);
+    wk_backend_free(R.be);
+    wk_optim_free(R.o);
+    wk_llama_train_free(R.m);
+    wk_vocab_free(R.vocab);
+    wk_gguf_free(R.tok_gguf);
+    wk_gguf_free(ck);
+    free(config_text);
+    free(ckpt_cfg_text);
+    return rc;
+}
