@@ -188,6 +188,11 @@ wk_tensor *wk_flash_attn(wk_ctx *ctx, wk_tensor *q, wk_tensor *k, wk_tensor *v, 
 /* Mean cross-entropy of softmax(logits) ([n_vocab, n_rows]) against I32 labels [n_rows];
  * rows whose label is negative are ignored. -> F32 [1]. */
 wk_tensor *wk_cross_entropy(wk_ctx *ctx, wk_tensor *logits, wk_tensor *labels);
+/* Mean KL(t || softmax(logits)) = sum_j t_j (log t_j - log softmax(logits)_j) over rows, for
+ * F32 soft targets t of the logits' shape (each row a distribution, e.g. a teacher's
+ * softmax at a temperature; 0 log 0 = 0). Rows whose targets sum to 0 are ignored (masking).
+ * The gradient reaches the logits only. -> F32 [1]. (The CROSS_ENTROPY op with F32 targets.) */
+wk_tensor *wk_kl_div(wk_ctx *ctx, wk_tensor *logits, wk_tensor *targets);
 
 /* ---- graphs and compute --------------------------------------------------- */
 /* Nodes reachable from out, in execution order. Several outputs: call expand repeatedly. */

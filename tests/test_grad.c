@@ -156,6 +156,17 @@ static wk_tensor *c_cross_entropy(wk_ctx *c) {
     const int32_t lab[4] = {2, -1, 0, 4}; /* row 1 ignored */
     return wk_cross_entropy(c, Pr(c, 5, 4, 1, 1, -2, 2), ivec(c, 4, 1, lab));
 }
+static wk_tensor *c_kl_div(wk_ctx *c) { /* soft targets: one row masked (all 0), one with zeros */
+    wk_tensor *t = mk(c, 5, 4, 1, 1, 0.1, 1, false);
+    float *v = t->data;
+    for (int r = 0; r < 4; r++) {
+        if (r == 1) v[r * 5 + 0] = v[r * 5 + 3] = 0; /* 0 log 0 terms */
+        float s = 0;
+        for (int i = 0; i < 5; i++) s += v[r * 5 + i];
+        for (int i = 0; i < 5; i++) v[r * 5 + i] = r == 2 ? 0.0f : v[r * 5 + i] / s;
+    }
+    return wk_kl_div(c, Pr(c, 5, 4, 1, 1, -2, 2), t);
+}
 static wk_tensor *c_twice(wk_ctx *c) { /* a read three times: a * a + silu(a) */
     wk_tensor *a = P(c, 5, 3, 1, 1);
     return wk_add(c, wk_mul(c, a, a), wk_silu(c, a));
@@ -190,6 +201,7 @@ static const gcase k_cases[] = {
     {"flash_attn (gqa, mask)", WK_OP_FLASH_ATTN, c_flash_attn},
     {"flash_attn (softcap)", WK_OP_FLASH_ATTN, c_flash_attn_cap},
     {"cross_entropy (ignored row)", WK_OP_CROSS_ENTROPY, c_cross_entropy},
+    {"kl_div (soft targets, masked row)", WK_OP_CROSS_ENTROPY, c_kl_div},
     {"param used three times", WK_OP_NONE, c_twice}, {"frozen input", WK_OP_NONE, c_frozen},
 };
 #define N_CASES (int)(sizeof k_cases / sizeof k_cases[0])

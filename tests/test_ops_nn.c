@@ -543,6 +543,53 @@ static void test_cross_entropy(void) {
             }
 }
 
+/* KL(t || softmax(x)) with soft targets (wk_kl_div): rows of random distributions (some
+ * entries 0), one row all 0 (masked); f64 reference, the same tolerance as cross_entropy. */
+static void test_kl_div(void) {
+    printf("kl_div\n");
+    static const int64_t shapes[][4] = {{1, 3, 1, 1}, {17, 5, 1, 1}, {129, 3, 2, 2}, {64, 17, 3, 1}};
+    for (int si = 0; si < 4; si++)
+        for (int L = 0; L < TU_N_LAYOUTS; L++) {
+            const int64_t *ne = shapes[si];
+            const int64_t rows = ne[1] * ne[2] * ne[3];
+            wk_ctx *ctx = new_ctx();
+            wk_tensor *x = tu_rand(ctx, WK_TYPE_F32, ne, (tu_layout)L, -8, 8);
+            wk_tensor *t = tu_rand(ctx, WK_TYPE_F32, ne, (tu_layout)((L + 1) % 3), 0, 1);
+            for (int64_t r = 0; r < rows; r++) {
+                const int64_t i1 = r % ne[1], i2 = (r / ne[1]) % ne[2], i3 = r / (ne[1] * ne[2]);
+                double sum = 0;
+                for (int64_t i0 = 0; i0 < ne[0]; i0++) {
+                    double v = r == 1 || (i0 % 3 == 1 && ne[0] > 1) ? 0.0 : tu_get(t, i0, i1, i2, i3);
+                    tu_set(t, i0, i1, i2, i3, v);
+                    sum += (float)v;
+                }
+                for (int64_t i0 = 0; i0 < ne[0] && sum > 0; i0++)
+                    tu_set(t, i0, i1, i2, i3, (float)(tu_get(t, i0, i1, i2, i3) / sum));
+            }
+            wk_tensor *out = wk_kl_div(ctx, x, t);
+            double total = 0;
+            int64_t count = 0;
+            for (int64_t r = 0; r < rows; r++) {
+                const int64_t i1 = r % ne[1], i2 = (r / ne[1]) % ne[2], i3 = r / (ne[1] * ne[2]);
+                double max = -INFINITY, se = 0, st = 0, kl = 0;
+                for (int64_t i0 = 0; i0 < ne[0]; i0++) max = fmax(max, tu_get(x, i0, i1, i2, i3)), st += tu_get(t, i0, i1, i2, i3);
+                if (!(st > 0)) continue;
+                for (int64_t i0 = 0; i0 < ne[0]; i0++) se += exp(tu_get(x, i0, i1, i2, i3) - max);
+                for (int64_t i0 = 0; i0 < ne[0]; i0++) {
+                    const double ti = tu_get(t, i0, i1, i2, i3);
+                    if (ti > 0) kl += ti * (log(ti) - (tu_get(x, i0, i1, i2, i3) - max - log(se)));
+                }
+                total += kl, count++;
+            }
+            double ref = count ? total / count : 0;
+            char what[128];
+            snprintf(what, sizeof what, "kl_div [%lld,%lld,%lld,%lld] %s rows=%lld", (long long)ne[0], (long long)ne[1],
+                     (long long)ne[2], (long long)ne[3], tu_layout_name[L], (long long)count);
+            run_check(ctx, out, &ref, 1e-7, 1e-6, what);
+            wk_ctx_free(ctx);
+        }
+}
+
 /* ---- OUT_PROD ------------------------------------------------------------------------ */
 
 /* Tolerance: f32 gemm tiles sum K products of values in [-1, 1], so |err| <= K * 4e-8
@@ -613,6 +660,7 @@ int main(void) {
         test_flash_attn();
         test_flash_attn_q8_0();
         test_cross_entropy();
+        test_kl_div();
         test_out_prod();
         ran++;
     }

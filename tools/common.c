@@ -140,3 +140,64 @@ wk_token *wk_tool_tokenize(const char *cmd, const wk_vocab *v, const char *text,
     }
     return ids;
 }
+
+/* ---- stop strings ---- */
+
+bool wk_tool_stops_feed(wk_tool_stops *s, const char *piece, size_t len, FILE *f, bool *oom) {
+    *oom = false;
+    if (s->hit) return true;
+    if (s->len + len + 1 > s->cap) {
+        size_t cap = s->cap ? s->cap : 256;
+        while (cap < s->len + len + 1) cap *= 2;
+        char *b = realloc(s->buf, cap);
+        if (!b) return !(*oom = true);
+        s->buf = b, s->cap = cap;
+    }
+    memcpy(s->buf + s->len, piece, len);
+    s->len += len;
+    s->buf[s->len] = 0;
+    /* the earliest stop string that now appears (it may straddle earlier pieces) */
+    size_t cut = s->len;
+    for (int i = 0; i < s->n; i++) {
+        const size_t sl = strlen(s->stops[i]);
+        const size_t from = s->printed > sl ? s->printed - sl : 0;
+        for (size_t p = from; p + sl <= s->len; p++)
+            if (!memcmp(s->buf + p, s->stops[i], sl)) {
+                if (p < cut) cut = p;
+                break;
+            }
+    }
+    if (cut < s->len) {
+        if (cut > s->printed) fwrite(s->buf + s->printed, 1, cut - s->printed, f);
+        s->printed = cut > s->printed ? cut : s->printed;
+        fflush(f);
+        return s->hit = true;
+    }
+    /* hold back the longest tail that is a proper prefix of a stop string */
+    size_t hold = 0;
+    for (int i = 0; i < s->n; i++) {
+        const size_t sl = strlen(s->stops[i]);
+        for (size_t k = sl - 1; k > hold; k--)
+            if (k <= s->len - s->printed && !memcmp(s->buf + s->len - k, s->stops[i], k)) {
+                hold = k;
+                break;
+            }
+    }
+    if (s->len - hold > s->printed) {
+        fwrite(s->buf + s->printed, 1, s->len - hold - s->printed, f);
+        s->printed = s->len - hold;
+        fflush(f);
+    }
+    return false;
+}
+
+void wk_tool_stops_flush(wk_tool_stops *s, FILE *f) {
+    if (!s->hit && s->len > s->printed) fwrite(s->buf + s->printed, 1, s->len - s->printed, f);
+    s->printed = s->len;
+    fflush(f);
+}
+
+void wk_tool_stops_free(wk_tool_stops *s) {
+    free(s->buf);
+    s->buf = NULL, s->len = s->cap = s->printed = 0;
+}

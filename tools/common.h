@@ -39,4 +39,21 @@ wk_token *wk_tool_tokenize(const char *cmd, const wk_vocab *v, const char *text,
 
 double wk_tool_now(void);
 
+/* Stop strings for streamed output: pieces go in, text comes out up to (not including) the
+ * first occurrence of any stop string; text that could still begin one is held back. */
+#define WK_TOOL_MAX_STOPS 8
+typedef struct {
+    const char *stops[WK_TOOL_MAX_STOPS];
+    int n;
+    char *buf;
+    size_t len, cap, printed;
+    bool hit;
+} wk_tool_stops;
+/* Appends a piece and writes what is safe to f; true once a stop string has appeared (the
+ * text from it on is never written). false with *oom set when memory runs out. */
+bool wk_tool_stops_feed(wk_tool_stops *s, const char *piece, size_t len, FILE *f, bool *oom);
+/* At the end of generation: writes whatever was held back (no stop string came). */
+void wk_tool_stops_flush(wk_tool_stops *s, FILE *f);
+void wk_tool_stops_free(wk_tool_stops *s);
+
 #endif

@@ -19,12 +19,15 @@ typedef struct {
     wk_tool_opts o; /* model, context and sampling flags (common.h) */
     const char *prompt, *prompt_ids, *dump, *dump_seq;
     long n_predict;
+    wk_tool_stops stops;
 } run_opts;
 
 static void usage(FILE *f) {
     fprintf(f, "usage: wick run -m MODEL [-p PROMPT] [-n N] [options]\n"
                "  -p, --prompt TEXT     prompt (empty or absent: start from BOS)\n"
-               "  -n, --n-predict N     tokens to generate (default 128; 0 = only process the prompt)\n");
+               "  -n, --n-predict N     tokens to generate (default 128; 0 = only process the prompt)\n"
+               "  --stop TEXT           end generation where TEXT appears, without printing it\n"
+               "                        (repeatable, up to 8; generation also ends at end-of-generation tokens)\n");
     wk_tool_usage_common(f, true);
     fprintf(f, "  --prompt-ids 1,2,3    prompt as token ids (no BOS added)\n"
                "  --dump-logits FILE    write the prompt's logits (one batch), f32 n_prompt x n_vocab\n"
@@ -50,6 +53,19 @@ static int parse_args(int argc, char **argv, run_opts *r) {
                            : !strcmp(a, "--dump-logits-seq")           ? &r->dump_seq
                                                                        : NULL;
         bool is_n = !strcmp(a, "-n") || !strcmp(a, "--n-predict");
+        if (!strcmp(a, "--stop")) {
+            if (!v || !*v) {
+                fprintf(stderr, "wick run: --stop needs a non-empty text\n");
+                return 2;
+            }
+            if (r->stops.n == WK_TOOL_MAX_STOPS) {
+                fprintf(stderr, "wick run: at most %d --stop strings\n", WK_TOOL_MAX_STOPS);
+                return 2;
+            }
+            r->stops.stops[r->stops.n++] = v;
+            i++;
+            continue;
+        }
         if (!dst && !is_n) {
             fprintf(stderr, "wick run: unknown option '%s' (see 'wick run --help')\n", a);
             return 2;
@@ -267,10 +283,20 @@ int wk_cmd_run(int argc, char **argv) {
         const char *p = piece;
         /* the decoder drops the leading space of the first piece after BOS */
         if (prev == wk_vocab_bos(vocab) && len > 0 && p[0] == ' ') p++, len--;
-        fwrite(p, 1, len, stdout);
-        fflush(stdout);
         n_gen++;
         prev = tok;
+        if (o.stops.n) {
+            bool oom;
+            const bool hit = wk_tool_stops_feed(&o.stops, p, len, stdout, &oom);
+            if (oom) {
+                fprintf(stderr, "\nwick run: out of memory\n");
+                goto done;
+            }
+            if (hit) break;
+        } else {
+            fwrite(p, 1, len, stdout);
+            fflush(stdout);
+        }
         if (i + 1 == o.n_predict) break;
         if ((uint32_t)wk_kv_used(ctx) >= wk_context_n_ctx(ctx)) {
             fprintf(stderr, "\nwick run: context full (%u tokens), stopping\n", wk_context_n_ctx(ctx));
@@ -282,12 +308,14 @@ int wk_cmd_run(int argc, char **argv) {
             goto done;
         }
     }
+    wk_tool_stops_flush(&o.stops, stdout);
     double t_gen = wk_tool_now() - t2;
     fprintf(stderr, "\nwick run: prompt %zu tokens in %.3f s (%.1f tok/s); generated %d tokens in %.3f s (%.1f tok/s)\n",
             n_ids, t_prompt, n_ids / (t_prompt > 0 ? t_prompt : 1e-9), n_gen, t_gen,
             n_gen / (t_gen > 0 ? t_gen : 1e-9));
     rc = 0;
 done:
+    wk_tool_stops_free(&o.stops);
     wk_sampler_free(smpl);
     free(ids);
     wk_context_free(ctx);

@@ -914,7 +914,7 @@ int wk_cmd_train(int argc, char **argv) {
     int64_t n_weights = 0;
     for (int i = 0; i < np; i++) params[i] = wk_llama_train_param(R.m, i), n_weights += wk_tensor_nelements(params[i]);
     wk_optim_params op = wk_optim_default_params(R.c.sgd ? WK_OPTIM_SGD : WK_OPTIM_ADAMW);
-    op.weight_decay = R.c.weight_decay, op.clip_norm = R.c.clip;
+    op.weight_decay = R.c.weight_decay, op.clip_norm = R.c.clip, op.n_threads = (int)R.c.threads;
     if (R.c.sgd) op.momentum = R.c.momentum;
     else op.beta1 = R.c.beta1, op.beta2 = R.c.beta2;
     wk_status st = wk_optim_create(&op, params, np, &R.o);
@@ -1007,7 +1007,7 @@ int wk_cmd_train(int argc, char **argv) {
     const double t_start = wk_tool_now();
     /* tokens/s counts optimizer steps only (not evaluation, samples or checkpoints), and
      * from the session's second step on: the first also pays for first-touch allocation */
-    double t_train = 0, t_first = 0;
+    double t_train = 0, t_first = 0, t_graph = 0, t_optim = 0;
     int64_t tok_timed = 0;
     const int64_t step0 = R.step;
     while (R.step < R.c.steps) {
@@ -1043,12 +1043,15 @@ int wk_cmd_train(int argc, char **argv) {
             goto out;
         }
         const float lr = wk_lr_at(&ls, R.step);
+        const double t_opt = wk_tool_now();
+        if (R.step > step0) t_graph += t_opt - t0;
         if (wk_optim_step(R.o, wk_llama_train_graph(R.m), lr, &gn) != WK_OK) {
             fprintf(stderr, "\n" CMD ": %s\n", wk_last_error());
             goto out;
         }
         R.step++;
         const double dt = wk_tool_now() - t0;
+        if (R.step - 1 > step0) t_optim += wk_tool_now() - t_opt;
         if (R.step - 1 == step0) t_first = dt;
         else t_train += dt, tok_timed += tok_step;
         const double tps = tok_timed ? (double)tok_timed / t_train : (double)tok_step / dt;
@@ -1105,9 +1108,11 @@ int wk_cmd_train(int argc, char **argv) {
     if (write_gguf(&R, path, 0)) goto out;
     write_svg(R.c.out);
     if (tok_timed)
-        fprintf(stderr, "%s" CMD ": done: %lld steps; %.1f tok/s in training steps after the first (%.2f s); %.1f s in all -> %s\n",
+        fprintf(stderr,
+                "%s" CMD ": done: %lld steps; %.1f tok/s in training steps after the first (%.2f s): %.0f%% forward + "
+                "backward, %.0f%% optimizer; %.1f s in all -> %s\n",
                 tty ? "\n" : "", (long long)(R.step - step0), (double)tok_timed / t_train, t_first,
-                wk_tool_now() - t_start, path);
+                100 * t_graph / t_train, 100 * t_optim / t_train, wk_tool_now() - t_start, path);
     else
         fprintf(stderr, "%s" CMD ": done: %lld step in %.2f s -> %s\n", tty ? "\n" : "", (long long)(R.step - step0),
                 t_first, path);

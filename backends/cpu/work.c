@@ -20,6 +20,7 @@ size_t wk_cpu_shared_size(const wk_tensor *node, int nth) {
         return 0;
     case WK_OP_SUM: return (size_t)nth * 64; /* one partial per thread, a cache line each */
     case WK_OP_CROSS_ENTROPY: return (size_t)nth * 64; /* one partial (sum, count) per thread, a cache line each */
+    case WK_OP_CROSS_ENTROPY_BACK: return (size_t)nth * 64; /* soft targets: a row count per thread */
     default: return 0;
     }
 }

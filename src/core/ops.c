@@ -456,6 +456,15 @@ wk_tensor *wk_cross_entropy(wk_ctx *ctx, wk_tensor *logits, wk_tensor *labels) {
     return new_node(ctx, WK_OP_CROSS_ENTROPY, WK_TYPE_F32, ne, logits, labels, NULL, NULL);
 }
 
+wk_tensor *wk_kl_div(wk_ctx *ctx, wk_tensor *logits, wk_tensor *targets) {
+    CHECK_ARG(ctx && logits && targets, "KL_DIV");
+    if (!need_f32(logits, "KL_DIV") || !need_f32(targets, "KL_DIV")) return NULL;
+    if (!wk_tensor_same_shape(logits, targets))
+        return wk_err_null(WK_ERR_SHAPE, "KL_DIV: targets must have the logits' shape");
+    const int64_t ne[4] = {1, 1, 1, 1};
+    return new_node(ctx, WK_OP_CROSS_ENTROPY, WK_TYPE_F32, ne, logits, targets, NULL, NULL);
+}
+
 /* ---- broadcast and backward ops (gradient rules in backward.c) --------------------- */
 
 static bool shape_ok(const int64_t ne[4]) {
@@ -570,8 +579,10 @@ wk_tensor *wk_rope_back(wk_ctx *ctx, wk_tensor *g, const wk_tensor *fwd) {
 wk_tensor *wk_cross_entropy_back(wk_ctx *ctx, wk_tensor *g, wk_tensor *logits, wk_tensor *labels) {
     CHECK_ARG(ctx && g && logits && labels, "CROSS_ENTROPY_BACK");
     if (!need_f32(g, "CROSS_ENTROPY_BACK") || !need_f32(logits, "CROSS_ENTROPY_BACK")) return NULL;
-    if (wk_tensor_nelements(g) != 1 || labels->type != WK_TYPE_I32 ||
-        wk_tensor_nelements(labels) != wk_nrows(logits))
-        return wk_err_null(WK_ERR_SHAPE, "CROSS_ENTROPY_BACK: needs a scalar gradient and one i32 label per row");
+    const bool soft = labels->type == WK_TYPE_F32 && wk_tensor_same_shape(labels, logits);
+    if (wk_tensor_nelements(g) != 1 || (!soft && (labels->type != WK_TYPE_I32 ||
+                                                  wk_tensor_nelements(labels) != wk_nrows(logits))))
+        return wk_err_null(WK_ERR_SHAPE, "CROSS_ENTROPY_BACK: needs a scalar gradient and one i32 label per row "
+                                         "(or f32 targets of the logits' shape)");
     return new_node(ctx, WK_OP_CROSS_ENTROPY_BACK, WK_TYPE_F32, logits->ne, g, logits, labels, NULL);
 }

@@ -1,16 +1,18 @@
 /* optim.c — AdamW and SGD (with momentum, dampening, Nesterov, weight decay), global-norm
  * gradient clipping and the LR schedule, following torch.optim and
  * torch.nn.utils.clip_grad_norm_ so a wick run can be checked step by step against PyTorch
- * (tests/reference/torch_train_check.py). The update is a plain f32 loop per param, split
- * over OpenMP threads when a tensor is large enough to pay for the fork. */
+ * (tests/reference/torch_train_check.py). The norm and the update are plain f32 loops over
+ * chunks of all params, each pass one OpenMP region. */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef _OPENMP
+#include <omp.h>
+#endif
 
 #include "optim.h"
 #include "src/core/error.h"
 
-#define PAR_MIN 32768 /* elements below which threading costs more than it saves */
 
 struct wk_optim {
     wk_optim_params p;
@@ -116,33 +118,73 @@ static const float *grad_of(const wk_optim *o, const wk_graph *g, int i, wk_stat
     return wk_tensor_data(gt);
 }
 
-double wk_optim_grad_norm(const wk_optim *o, const wk_graph *g) {
-    if (!o || !g) return 0.0;
-    double ss = 0.0;
+/* Work is cut into chunks of CHUNK elements over all params, so one parallel region covers
+ * a whole pass (one fork per pass instead of one per tensor). */
+#define CHUNK 16384
+
+typedef struct {
+    int i;          /* param */
+    int64_t j0, j1; /* element range */
+} chunk;
+
+/* chunks of the params that have gradients in g (malloc'd; *n set), grads[i] filled */
+static chunk *make_chunks(const wk_optim *o, const wk_graph *g, const float **grads, int64_t *n) {
+    int64_t total = 0;
     for (int i = 0; i < o->n; i++) {
         wk_status st;
-        const float *gr = grad_of(o, g, i, &st);
-        if (!gr) continue;
-        const int64_t ne = wk_tensor_nelements(o->params[i]);
-        /* f32 sums over 2048-element chunks (vectorizable; 128 terms per lane, as torch
-         * sums in f32 too), chunks added in double */
-        const int64_t nc = (ne + 2047) / 2048;
-        double s = 0.0;
-#pragma omp parallel for reduction(+ : s) if (ne >= PAR_MIN)
-        for (int64_t c = 0; c < nc; c++) {
-            const int64_t j0 = c * 2048, j1 = j0 + 2048 < ne ? j0 + 2048 : ne;
-            float f[16] = {0};
-            int64_t j = j0;
-            for (; j + 16 <= j1; j += 16)
-                for (int l = 0; l < 16; l++) f[l] += gr[j + l] * gr[j + l];
-            for (; j < j1; j++) f[0] += gr[j] * gr[j];
-            float t = 0;
-            for (int l = 0; l < 16; l++) t += f[l];
-            s += t;
-        }
-        ss += s;
+        grads[i] = grad_of(o, g, i, &st);
+        if (grads[i]) total += (wk_tensor_nelements(o->params[i]) + CHUNK - 1) / CHUNK;
     }
+    chunk *c = malloc((size_t)(total ? total : 1) * sizeof *c);
+    if (!c) return NULL;
+    int64_t k = 0;
+    for (int i = 0; i < o->n; i++) {
+        if (!grads[i]) continue;
+        const int64_t ne = wk_tensor_nelements(o->params[i]);
+        for (int64_t j = 0; j < ne; j += CHUNK) c[k++] = (chunk){i, j, j + CHUNK < ne ? j + CHUNK : ne};
+    }
+    *n = k;
+    return c;
+}
+
+/* sum of squares of one chunk: f32 over 16 lanes (vectorizable; torch sums in f32 too) */
+static double sumsq(const float *gr, int64_t j0, int64_t j1) {
+    float f[16] = {0};
+    int64_t j = j0;
+    for (; j + 16 <= j1; j += 16)
+        for (int l = 0; l < 16; l++) f[l] += gr[j + l] * gr[j + l];
+    for (; j < j1; j++) f[0] += gr[j] * gr[j];
+    float t = 0;
+    for (int l = 0; l < 16; l++) t += f[l];
+    return t;
+}
+
+static int team(const wk_optim *o) {
+#ifdef _OPENMP
+    return o->p.n_threads > 0 ? o->p.n_threads : omp_get_max_threads();
+#else
+    (void)o;
+    return 1;
+#endif
+}
+
+static double norm_of(const wk_optim *o, const chunk *c, int64_t n, const float *const *grads) {
+    double ss = 0.0;
+    (void)o;
+#pragma omp parallel for reduction(+ : ss) schedule(static) if (n > 2) num_threads(team(o))
+    for (int64_t k = 0; k < n; k++) ss += sumsq(grads[c[k].i], c[k].j0, c[k].j1);
     return sqrt(ss);
+}
+
+double wk_optim_grad_norm(const wk_optim *o, const wk_graph *g) {
+    if (!o || !g) return 0.0;
+    const float **grads = calloc((size_t)(o->n ? o->n : 1), sizeof *grads);
+    int64_t n = 0;
+    chunk *c = grads ? make_chunks(o, g, grads, &n) : NULL;
+    const double r = c ? norm_of(o, c, n, grads) : 0.0;
+    free(c);
+    free(grads);
+    return r;
 }
 
 /* torch AdamW (decoupled decay, bias-corrected moments), with the gradient scaled by gs. */
@@ -152,7 +194,6 @@ static void adamw_update(float *restrict w, const float *restrict gr, float *res
     const float b1 = p->beta1, b2 = p->beta2;
     const double bc1 = 1.0 - pow(b1, (double)t), bc2 = 1.0 - pow(b2, (double)t);
     const float step_size = (float)(lr / bc1), bc2_sqrt = (float)sqrt(bc2), eps = p->eps;
-#pragma omp parallel for if (ne >= PAR_MIN)
     for (int64_t j = 0; j < ne; j++) {
         const float gj = gr[j] * gs;
         w[j] *= decay;
@@ -166,7 +207,6 @@ static void adamw_update(float *restrict w, const float *restrict gr, float *res
 static void sgd_update(float *restrict w, const float *restrict gr, float *restrict buf, int64_t ne, float lr,
                        float gs, const wk_optim_params *p, bool first) {
     const float wd = p->weight_decay, mu = p->momentum, damp = 1.0f - p->dampening;
-#pragma omp parallel for if (ne >= PAR_MIN)
     for (int64_t j = 0; j < ne; j++) {
         float d = gr[j] * gs + wd * w[j];
         if (mu != 0.0f) {
@@ -185,7 +225,14 @@ wk_status wk_optim_step(wk_optim *o, const wk_graph *g, float lr, double *grad_n
         grad_of(o, g, i, &st);
         if (st != WK_OK) return st;
     }
-    const double norm = wk_optim_grad_norm(o, g);
+    const float **grads = calloc((size_t)(o->n ? o->n : 1), sizeof *grads);
+    int64_t n = 0;
+    chunk *c = grads ? make_chunks(o, g, grads, &n) : NULL;
+    if (!c) {
+        free(grads);
+        return wk_err(WK_ERR_NOMEM, "optim: out of memory");
+    }
+    const double norm = norm_of(o, c, n, grads);
     if (grad_norm_out) *grad_norm_out = norm;
     float gs = 1.0f;
     if (o->p.clip_norm > 0) { /* clip_grad_norm_: coef = max / (norm + 1e-6), at most 1 */
@@ -193,17 +240,18 @@ wk_status wk_optim_step(wk_optim *o, const wk_graph *g, float lr, double *grad_n
         if (coef < 1.0) gs = (float)coef;
     }
     o->t++;
-    for (int i = 0; i < o->n; i++) {
-        wk_status st;
-        const float *gr = grad_of(o, g, i, &st);
-        if (!gr) continue;
-        float *w = wk_tensor_data(o->params[i]);
-        const int64_t ne = wk_tensor_nelements(o->params[i]);
+#pragma omp parallel for schedule(static) if (n > 2) num_threads(team(o))
+    for (int64_t k = 0; k < n; k++) {
+        const int i = c[k].i;
+        const int64_t j0 = c[k].j0, len = c[k].j1 - c[k].j0;
+        float *w = (float *)wk_tensor_data(o->params[i]) + j0;
         if (o->p.kind == WK_OPTIM_ADAMW)
-            adamw_update(w, gr, o->m[i], o->v[i], ne, lr, gs, &o->p, o->t);
+            adamw_update(w, grads[i] + j0, o->m[i] + j0, o->v[i] + j0, len, lr, gs, &o->p, o->t);
         else
-            sgd_update(w, gr, o->m[i], ne, lr, gs, &o->p, o->t == 1);
+            sgd_update(w, grads[i] + j0, o->m[i] + j0, len, lr, gs, &o->p, o->t == 1);
     }
+    free(c);
+    free(grads);
     return WK_OK;
 }
 

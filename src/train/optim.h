@@ -19,6 +19,7 @@ typedef struct {
     float momentum, dampening;         /* SGD; momentum 0 = plain SGD */
     bool nesterov;                     /* SGD */
     float clip_norm;      /* > 0: scale gradients so their global L2 norm is at most this */
+    int n_threads;        /* OpenMP threads for the norm and update passes; <= 0: the default */
 } wk_optim_params;
 
 /* torch's defaults: AdamW betas (0.9, 0.999), eps 1e-8, wd 0.01; SGD all zero; no clipping. */

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """check_cli.py WICK CASE SHARED_DATA — end-to-end checks of the model-running commands
-that have no other test: `wick chat` (driven through a pipe), `wick perplexity` and
-`wick bench -m`, each on a real model, plus their flag and file errors."""
+that have no other test: `wick chat` (driven through a pipe), `wick perplexity`,
+`wick bench -m` and `wick run --stop`, each on a real model, plus their flag and file errors."""
 import json
 import os
 import re
@@ -118,5 +118,20 @@ elif CASE == "bench":
     expect(p.returncode == 2, "-r 0 exits 2", p)
     p = run(["bench", "-m", "/nonexistent/model.gguf"])
     expect(p.returncode == 1, "missing model exits 1", p)
+elif CASE == "stop":
+    # stop strings against the golden greedy text: output ends right before the first
+    # occurrence of the earliest stop string, wherever token boundaries fall
+    with open(os.path.join(DATA, "models", "stories260K.greedy200.txt")) as f:
+        gold = f.read()
+    base = ["run", "-m", STORIES, "-n", "200", "--temp", "0", "-t", "1"]
+    for stops in [[gold[101:109]], [gold[40:43], gold[150:160]], [gold[150:160], gold[40:43]],
+                  ["zzz-never"], [gold[:5]], [gold[-6:]]]:
+        p = run(base + sum([["--stop", x] for x in stops], []))
+        want = gold[:min(gold.find(x) for x in stops if x in gold)] if any(x in gold for x in stops) else gold
+        expect(p.returncode == 0 and p.stdout == want, f"--stop {stops!r}: {len(want)} of {len(gold)} characters", p)
+    p = run(base + ["--stop", ""])
+    expect(p.returncode == 2 and "--stop" in p.stderr, "empty --stop exits 2", p)
+    p = run(base + ["--stop"] * 1)
+    expect(p.returncode == 2, "--stop without a value exits 2", p)
 else:
     sys.exit(f"unknown case {CASE}")

@@ -314,23 +314,55 @@ static int32_t label_of(const wk_tensor *lab, int64_t r) {
 }
 
 /* loss = mean over valid rows of logsumexp(x) - x[label]:
- * dx = g (softmax(x) - onehot(label)) / n_valid; ignored rows (label out of range) get 0. */
+ * dx = g (softmax(x) - onehot(label)) / n_valid; ignored rows (label out of range) get 0.
+ * With F32 targets t (KL): dx = g (softmax(x) sum(t) - t) / n_valid, n_valid the rows with
+ * sum(t) > 0, counted in per-thread partials (p->shared, work.c). */
 void wk_cpu_CROSS_ENTROPY_BACK(const wk_cpu_params *p, wk_tensor *dst) {
     const wk_tensor *gt = dst->src[0], *x = dst->src[1], *lab = dst->src[2];
     const int64_t n = x->ne[0], rows = wk_nrows(x);
-    int64_t valid = 0;
-    for (int64_t r = 0; r < rows; r++) {
-        const int32_t l = label_of(lab, r);
-        valid += l >= 0 && l < n;
-    }
-    const double g = *(const float *)gt->data / (double)(valid ? valid : 1);
+    const bool soft = lab->type == WK_TYPE_F32;
     int64_t lo, hi;
     wk_cpu_range(rows, p, &lo, &hi);
+    int64_t valid = 0;
+    if (soft) { /* row target sums: this thread's rows, then every thread's count */
+        int64_t *cnt = p->shared;
+        int64_t mine = 0;
+        for (int64_t r = lo; r < hi; r++) {
+            int64_t i1, i2, i3;
+            row_index(x, r, &i1, &i2, &i3);
+            const char *tr = (const char *)lab->data + i1 * lab->nb[1] + i2 * lab->nb[2] + i3 * lab->nb[3];
+            double st = 0;
+            for (int64_t i = 0; i < n; i++) st += at(tr, i, lab->nb[0]);
+            mine += st > 0;
+        }
+        cnt[p->ith * 8] = mine; /* a cache line each */
+        wk_cpu_barrier(p);
+        for (int t = 0; t < p->nth; t++) valid += cnt[t * 8];
+    } else {
+        for (int64_t r = 0; r < rows; r++) {
+            const int32_t l = label_of(lab, r);
+            valid += l >= 0 && l < n;
+        }
+    }
+    const double g = *(const float *)gt->data / (double)(valid ? valid : 1);
     for (int64_t r = lo; r < hi; r++) {
         int64_t i1, i2, i3;
         row_index(x, r, &i1, &i2, &i3);
         const char *xr = row_ptr(x, i1, i2, i3);
         float *y = (float *)dst->data + r * n;
+        if (soft) {
+            const char *tr = (const char *)lab->data + i1 * lab->nb[1] + i2 * lab->nb[2] + i3 * lab->nb[3];
+            double st = 0, max = -INFINITY, se = 0;
+            for (int64_t i = 0; i < n; i++) st += at(tr, i, lab->nb[0]), max = fmax(max, at(xr, i, x->nb[0]));
+            if (!(st > 0)) {
+                memset(y, 0, (size_t)n * sizeof(float));
+                continue;
+            }
+            for (int64_t i = 0; i < n; i++) se += exp(at(xr, i, x->nb[0]) - max);
+            for (int64_t i = 0; i < n; i++)
+                y[i] = (float)(g * (exp(at(xr, i, x->nb[0]) - max) / se * st - at(tr, i, lab->nb[0])));
+            continue;
+        }
         const int32_t label = label_of(lab, r);
         if (label < 0 || label >= n) {
             memset(y, 0, (size_t)n * sizeof(float));

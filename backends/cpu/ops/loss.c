@@ -2,7 +2,8 @@
  * log-sum-exp with the row max subtracted, in double. A label outside [0, n_vocab) marks
  * the row as ignored: negative is the documented "ignore" value, and a label >= n_vocab is
  * invalid input a kernel cannot report, so it is ignored too rather than read out of
- * bounds. With no valid row the loss is 0. Per-thread partials meet in p->shared. */
+ * bounds. With no valid row the loss is 0. Per-thread partials meet in p->shared.
+ * With F32 targets of the logits' shape the op is wk_kl_div's KL divergence instead. */
 #include <math.h>
 
 #include "../cpu_internal.h"
@@ -13,6 +14,33 @@ typedef struct {
     char pad[64 - sizeof(double) - sizeof(int64_t)]; /* one cache line per thread */
 } partial;
 
+/* With F32 targets t (wk_kl_div): KL(t || softmax(x)) per row = sum_j t_j (log t_j - x_j +
+ * lse), rows whose targets sum to 0 ignored. */
+static void kl_rows(const wk_tensor *x, const wk_tensor *t, int64_t lo, int64_t hi, double *sum, int64_t *count) {
+    const int64_t n = x->ne[0], ne1 = x->ne[1], ne2 = x->ne[2];
+    for (int64_t r = lo; r < hi; r++) {
+        const int64_t i1 = r % ne1, i2 = (r / ne1) % ne2, i3 = r / (ne1 * ne2);
+        const char *row = (const char *)x->data + i1 * x->nb[1] + i2 * x->nb[2] + i3 * x->nb[3];
+        const char *tr = (const char *)t->data + i1 * t->nb[1] + i2 * t->nb[2] + i3 * t->nb[3];
+        double st = 0, max = -INFINITY, se = 0;
+        for (int64_t i = 0; i < n; i++) {
+            st += *(const float *)(tr + i * t->nb[0]);
+            const double v = *(const float *)(row + i * x->nb[0]);
+            if (v > max) max = v;
+        }
+        if (!(st > 0)) continue;
+        for (int64_t i = 0; i < n; i++) se += exp(*(const float *)(row + i * x->nb[0]) - max);
+        const double lse = max + log(se);
+        double kl = 0;
+        for (int64_t i = 0; i < n; i++) {
+            const double ti = *(const float *)(tr + i * t->nb[0]);
+            if (ti > 0) kl += ti * (log(ti) - (*(const float *)(row + i * x->nb[0]) - lse));
+        }
+        *sum += kl;
+        ++*count;
+    }
+}
+
 void wk_cpu_CROSS_ENTROPY(const wk_cpu_params *p, wk_tensor *dst) {
     const wk_tensor *x = dst->src[0], *lab = dst->src[1];
     const int64_t n = x->ne[0], ne1 = x->ne[1], ne2 = x->ne[2];
@@ -20,6 +48,7 @@ void wk_cpu_CROSS_ENTROPY(const wk_cpu_params *p, wk_tensor *dst) {
     double sum = 0;
     int64_t count = 0, lo, hi;
     wk_cpu_range(wk_nrows(x), p, &lo, &hi);
+    if (lab->type == WK_TYPE_F32) kl_rows(x, lab, lo, hi, &sum, &count), lo = hi;
     for (int64_t r = lo; r < hi; r++) {
         /* label r in the labels' logical order (any shape with one entry per row) */
         const int64_t l0 = r % lab->ne[0], l1 = (r / lab->ne[0]) % lab->ne[1];
