@@ -32,6 +32,7 @@ typedef struct {
     float lr, lr_min, warmup_frac, weight_decay, beta1, beta2, clip, val_fraction, rope_base, rms_eps;
     long warmup; /* -1: warmup_frac of steps */
     int cosine, sgd, bf16;
+    long checkpoint;
     float momentum;
     long eval_interval, eval_batches, sample_interval, sample_tokens, ckpt_interval, keep, log_interval;
     long threads;
@@ -81,6 +82,8 @@ static void usage(FILE *f) {
             "  --seed S              init and sampling seed (default 1234)\n"
             "  --precision fp32|bf16 bf16: forward matmuls on bf16 copies of the fp32 master\n"
             "                        weights (AVX512_BF16 where present); default fp32\n"
+            "  --grad-checkpoint 0|1 1: keep only each layer's input and recompute the layer in\n"
+            "                        backward (less memory, about a third more compute)\n"
             "monitoring and output:\n"
             "  --out DIR             checkpoints, log.csv, loss.svg, samples.txt, model.gguf\n"
             "  --eval-interval N     validation every N steps (default steps/10)\n"
@@ -122,7 +125,7 @@ static const opt_def k_opts[] = {
     {"ckpt-interval", K_LONG, O(ckpt_interval), 1, 1L << 40}, {"keep", K_LONG, O(keep), 0, 1 << 20},
     {"log-interval", K_LONG, O(log_interval), 1, 1L << 40}, {"threads", K_LONG, O(threads), 1, 4096},
     {"seed", K_U64, O(seed), 0, 0}, {"schedule", K_SCHED, O(cosine), 0, 0}, {"optimizer", K_OPT, O(sgd), 0, 0},
-    {"precision", K_PREC, O(bf16), 0, 0},
+    {"precision", K_PREC, O(bf16), 0, 0}, {"grad-checkpoint", K_LONG, O(checkpoint), 0, 1},
 };
 #undef O
 #define N_OPTS (sizeof k_opts / sizeof k_opts[0])
@@ -775,7 +778,7 @@ int wk_cmd_train(int argc, char **argv) {
     const char *config = NULL, *resume = NULL;
     char *config_text = NULL, *ckpt_cfg_text = NULL;
     int32_t *in = NULL, *lab = NULL;
-    float **acc = NULL;
+    float **acc = NULL, **grads = NULL;
     FILE *csv = NULL, *samples = NULL;
     int rc = parse_args(argc, argv, &cli, &config, &resume, given);
     if (rc) return rc < 0 ? 0 : rc;
@@ -892,7 +895,7 @@ int wk_cmd_train(int argc, char **argv) {
     }
 
     /* model and optimizer */
-    const wk_llama_train_opts topts = {.bf16 = R.c.bf16 != 0};
+    const wk_llama_train_opts topts = {.bf16 = R.c.bf16 != 0, .checkpoint = R.c.checkpoint != 0};
     if (resume) {
         if (wk_llama_train_create_gguf_ex(ckpt_path, (int32_t)B, (int32_t)T, &topts, &R.m) != WK_OK) {
             fprintf(stderr, CMD ": %s\n", wk_last_error());
@@ -970,7 +973,8 @@ int wk_cmd_train(int argc, char **argv) {
     }
     in = malloc((size_t)(B * T) * sizeof *in);
     lab = malloc((size_t)(B * T) * sizeof *lab);
-    if (!in || !lab) goto out;
+    grads = calloc((size_t)np, sizeof *grads);
+    if (!in || !lab || !grads) goto out;
     if (R.c.grad_accum > 1) {
         if (!(acc = calloc((size_t)np, sizeof *acc))) goto out;
         for (int i = 0; i < np; i++)
@@ -1000,7 +1004,8 @@ int wk_cmd_train(int argc, char **argv) {
             CMD ": llama %ld layers, n_embd %ld, heads %ld/%ld, n_ff %ld, vocab %ld, ctx %lld: %.2f M params (%s); "
                 "%lld train / %lld val tokens; %lld tokens per step; %s\n",
             R.c.n_layer, R.c.n_embd, R.c.n_head, R.c.n_head_kv, R.c.n_ff, R.c.n_vocab, (long long)T, n_weights / 1e6,
-            R.c.bf16 ? "bf16 matmuls, fp32 masters" : "fp32", (long long)R.train.n, (long long)R.val.n, (long long)tok_step,
+            R.c.bf16 ? (R.c.checkpoint ? "bf16 matmuls, fp32 masters, checkpointed" : "bf16 matmuls, fp32 masters")
+                      : (R.c.checkpoint ? "fp32, checkpointed" : "fp32"), (long long)R.train.n, (long long)R.val.n, (long long)tok_step,
             resume ? "resuming" : "from scratch");
     if (resume) fprintf(stderr, CMD ": resumed %s at step %lld\n", ckpt_path, (long long)R.step);
     const int tty = isatty(2);
@@ -1024,10 +1029,9 @@ int wk_cmd_train(int argc, char **argv) {
             if (R.c.grad_accum > 1) { /* mean gradient over the micro-batches, in the last one's tensors */
                 const int last = a + 1 == R.c.grad_accum;
                 for (int i = 0; i < np; i++) {
-                    wk_tensor *g = wk_graph_grad(wk_llama_train_graph(R.m), wk_llama_train_param(R.m, i));
-                    if (!g) continue;
-                    float *gd = wk_tensor_data(g);
-                    const int64_t ne = wk_tensor_nelements(g);
+                    float *gd = wk_llama_train_grad(R.m, i);
+                    if (!gd) continue;
+                    const int64_t ne = wk_tensor_nelements(wk_llama_train_param(R.m, i));
                     for (int64_t e = 0; e < ne; e++) {
                         if (a == 0) acc[i][e] = gd[e];
                         else if (!last) acc[i][e] += gd[e];
@@ -1045,7 +1049,8 @@ int wk_cmd_train(int argc, char **argv) {
         const float lr = wk_lr_at(&ls, R.step);
         const double t_opt = wk_tool_now();
         if (R.step > step0) t_graph += t_opt - t0;
-        if (wk_optim_step(R.o, wk_llama_train_graph(R.m), lr, &gn) != WK_OK) {
+        for (int i = 0; i < np; i++) grads[i] = wk_llama_train_grad(R.m, i);
+        if (wk_optim_step_grads(R.o, (const float *const *)grads, lr, &gn) != WK_OK) {
             fprintf(stderr, "\n" CMD ": %s\n", wk_last_error());
             goto out;
         }
@@ -1126,6 +1131,7 @@ out:
     if (acc)
         for (int i = 0; i < wk_llama_train_n_params(R.m); i++) free(acc[i]);
     free(acc);
+    free(grads);
     free(in), free(lab);
     free(R.train.ids), free(R.val.ids);
     free(R.cfg_str);

@@ -14,6 +14,7 @@
 #include "gguf.h"
 #include "llama_train.h"
 #include "src/core/error.h"
+#include "src/core/tensor.h"
 
 enum { W_ATTN_NORM, W_Q, W_K, W_V, W_O, W_FFN_NORM, W_GATE, W_UP, W_DOWN, W_PER_LAYER };
 static const char *const k_layer_names[W_PER_LAYER] = {
@@ -29,6 +30,17 @@ struct wk_llama_train {
     wk_tensor **params;  /* token_embd, blk.l.* (W_PER_LAYER each), output_norm, output */
     wk_tensor *tokens, *labels, *pos, *mask, *loss;
     wk_graph *graph;
+    /* gradient checkpointing (opts.checkpoint): one layer's graphs with placeholder weights
+     * pointed at each layer in turn, the head's graph, and the saved layer inputs */
+    wk_tensor *lw[W_PER_LAYER];  /* placeholder layer weights (params of the layer graph) */
+    wk_tensor *l_in, *l_out;     /* forward-only layer graph: input leaf, output */
+    wk_tensor *b_in, *b_gin;     /* fwd+bwd layer graph: input (param) and incoming gradient */
+    wk_graph *g_fwd, *g_bwd, *g_head;
+    wk_tensor *h_in;             /* head graph input (param) */
+    void *own[W_PER_LAYER + 4];  /* the placeholders' own data, put back before the ctx frees */
+    float *acts;                 /* (n_layer + 1) x N x E saved layer inputs */
+    float *gbuf[2];              /* N x E gradient w.r.t. the current layer input, ping-pong */
+    float **grads;               /* per param: its gradient (malloc'd in checkpoint mode) */
 };
 
 static wk_status check_hparams(const wk_llama_hparams *hp) {
@@ -70,10 +82,113 @@ static wk_tensor *norm(wk_ctx *c, wk_tensor *x, wk_tensor *w, float eps) {
     return wk_mul(c, wk_rms_norm(c, x, eps), w);
 }
 
+/* One transformer block: x -> x + attn(norm(x)) -> + ffn(norm(.)), weights w[W_*]. */
+static wk_tensor *layer(wk_llama_train *m, wk_tensor *x, wk_tensor *const *w) {
+    const wk_llama_hparams *hp = &m->hp;
+    const int64_t E = hp->n_embd, H = hp->n_head, HKV = hp->n_head_kv, HD = E / H;
+    const int64_t T = m->T, N = (int64_t)m->B * m->T;
+    wk_ctx *c = m->ctx;
+    wk_rope_params rp = wk_rope_params_default((int)HD, WK_ROPE_NORMAL);
+    rp.freq_base = hp->rope_base;
+    const float scale = 1.0f / sqrtf((float)HD);
+    wk_tensor *h = norm(c, x, w[W_ATTN_NORM], hp->rms_eps);
+    wk_tensor *q = wk_rope(c, wk_reshape_3d(c, wk_mul_mat(c, mat(m, w[W_Q]), h), HD, H, N), m->pos, NULL, &rp);
+    wk_tensor *k = wk_rope(c, wk_reshape_3d(c, wk_mul_mat(c, mat(m, w[W_K]), h), HD, HKV, N), m->pos, NULL, &rp);
+    wk_tensor *v = wk_reshape_3d(c, wk_mul_mat(c, mat(m, w[W_V]), h), HD, HKV, N);
+    if (!q || !k || !v) return NULL;
+    wk_tensor *o = NULL; /* [HD, H, N] */
+    for (int b = 0; b < m->B; b++) {
+        /* contiguous slices of rows b*T..b*T+T-1: default strides (nb NULL) */
+        const int64_t neq[3] = {HD, H, T}, nek[3] = {HD, HKV, T};
+        const size_t rq = (size_t)(H * HD) * sizeof(float), rk = (size_t)(HKV * HD) * sizeof(float);
+        wk_tensor *qb = wk_view(c, q, 3, neq, NULL, (size_t)b * T * rq);
+        wk_tensor *kb = wk_view(c, k, 3, nek, NULL, (size_t)b * T * rk);
+        wk_tensor *vb = wk_view(c, v, 3, nek, NULL, (size_t)b * T * rk);
+        if (!qb || !kb || !vb) return NULL;
+        wk_tensor *ob = wk_flash_attn(c, wk_permute(c, qb, 0, 2, 1, 3), wk_permute(c, kb, 0, 2, 1, 3),
+                                      wk_permute(c, vb, 0, 2, 1, 3), m->mask, scale, 0.0f);
+        o = o ? wk_concat(c, o, ob, 2) : ob;
+        if (!o) return NULL;
+    }
+    x = wk_add(c, x, wk_mul_mat(c, mat(m, w[W_O]), wk_reshape_2d(c, o, H * HD, N)));
+    wk_tensor *h2 = norm(c, x, w[W_FFN_NORM], hp->rms_eps);
+    wk_tensor *f = wk_swiglu(c, wk_mul_mat(c, mat(m, w[W_GATE]), h2), wk_mul_mat(c, mat(m, w[W_UP]), h2));
+    return wk_add(c, x, wk_mul_mat(c, mat(m, w[W_DOWN]), f));
+}
+
+/* final norm, output matrix, mean cross-entropy against m->labels */
+static wk_tensor *head(wk_llama_train *m, wk_tensor *x, wk_tensor *onorm, wk_tensor *wout) {
+    wk_ctx *c = m->ctx;
+    return wk_cross_entropy(c, wk_mul_mat(c, mat(m, wout), norm(c, x, onorm, m->hp.rms_eps)), m->labels);
+}
+
+static const int64_t *layer_shape(const wk_llama_hparams *hp, int k) {
+    static int64_t shape[W_PER_LAYER][2];
+    const int64_t E = hp->n_embd, H = hp->n_head, HKV = hp->n_head_kv, HD = E / H, FF = hp->n_ff;
+    const int64_t s[W_PER_LAYER][2] = {
+        {E, 1}, {E, H * HD}, {E, HKV * HD}, {E, HKV * HD}, {H * HD, E}, {E, 1}, {E, FF}, {E, FF}, {FF, E},
+    };
+    shape[k][0] = s[k][0], shape[k][1] = s[k][1];
+    return shape[k];
+}
+
+/* an F32 leaf [ne0, ne1] without its own data use (its data pointer is set per compute) */
+static wk_tensor *leaf(wk_ctx *c, int64_t ne0, int64_t ne1, bool param) {
+    wk_tensor *t = ne1 > 1 ? wk_new_tensor_2d(c, WK_TYPE_F32, ne0, ne1) : wk_new_tensor_1d(c, WK_TYPE_F32, ne0);
+    if (t && param) wk_tensor_set_param(t);
+    return t;
+}
+
+static wk_graph *graph_of(wk_ctx *c, wk_tensor *out, bool backward) {
+    wk_tensor_set_output(out);
+    wk_graph *g = wk_graph_new(c);
+    if (!g || wk_graph_expand(g, out) != WK_OK) return NULL;
+    if (backward && wk_graph_build_backward(c, g, out) != WK_OK) return NULL;
+    return g;
+}
+
+/* Checkpointing: graphs for one layer (forward only, and forward + backward of the surrogate
+ * sum(layer(x) * g_in), whose gradients are the layer's vector-Jacobian products) and for
+ * the head; the embedding lookup and its gradient are plain loops. */
+static wk_status build_checkpointed(wk_llama_train *m) {
+    const wk_llama_hparams *hp = &m->hp;
+    const int64_t E = hp->n_embd, N = (int64_t)m->B * m->T;
+    wk_ctx *c = m->ctx;
+    for (int k = 0; k < W_PER_LAYER; k++) {
+        const int64_t *sh = layer_shape(hp, k);
+        if (!(m->lw[k] = leaf(c, sh[0], sh[1], true))) return op_failed();
+    }
+    m->l_in = leaf(c, E, N, false);
+    m->b_in = leaf(c, E, N, true);
+    m->b_gin = leaf(c, E, N, false);
+    m->h_in = leaf(c, E, N, true);
+    if (!m->l_in || !m->b_in || !m->b_gin || !m->h_in) return op_failed();
+    for (int k = 0; k < W_PER_LAYER; k++) m->own[k] = m->lw[k]->data;
+    m->own[W_PER_LAYER] = m->l_in->data, m->own[W_PER_LAYER + 1] = m->b_in->data;
+    m->own[W_PER_LAYER + 2] = m->b_gin->data, m->own[W_PER_LAYER + 3] = m->h_in->data;
+    wk_tensor *y1 = layer(m, m->l_in, m->lw);
+    if (!y1 || !(m->l_out = y1) || !(m->g_fwd = graph_of(c, y1, false))) return op_failed();
+    wk_tensor *y2 = layer(m, m->b_in, m->lw);
+    wk_tensor *s = y2 ? wk_sum(c, wk_mul(c, y2, m->b_gin)) : NULL;
+    if (!s || !(m->g_bwd = graph_of(c, s, true))) return op_failed();
+    const int np = m->n_params;
+    m->loss = head(m, m->h_in, m->params[np - 2], m->params[np - 1]);
+    if (!m->loss || !(m->g_head = graph_of(c, m->loss, true))) return op_failed();
+    const size_t xs = (size_t)N * (size_t)E;
+    m->acts = malloc((size_t)(hp->n_layer + 1) * xs * sizeof(float));
+    m->gbuf[0] = malloc(xs * sizeof(float));
+    m->gbuf[1] = malloc(xs * sizeof(float));
+    m->grads = calloc((size_t)np, sizeof *m->grads);
+    if (!m->acts || !m->gbuf[0] || !m->gbuf[1] || !m->grads) return wk_err(WK_ERR_NOMEM, "llama train: out of memory");
+    for (int i = 0; i < np; i++)
+        if (!(m->grads[i] = malloc((size_t)wk_tensor_nelements(m->params[i]) * sizeof(float))))
+            return wk_err(WK_ERR_NOMEM, "llama train: out of memory for gradients");
+    return WK_OK;
+}
+
 static wk_status build(wk_llama_train *m) {
     const wk_llama_hparams *hp = &m->hp;
-    const int64_t E = hp->n_embd, H = hp->n_head, HKV = hp->n_head_kv, HD = E / H, FF = hp->n_ff;
-    const int64_t V = hp->n_vocab, T = m->T, N = (int64_t)m->B * m->T;
+    const int64_t E = hp->n_embd, V = hp->n_vocab, T = m->T, N = (int64_t)m->B * m->T;
     wk_ctx *c = m->ctx;
     char nm[64];
 
@@ -91,55 +206,24 @@ static wk_status build(wk_llama_train *m) {
     int ip = 0;
     wk_tensor *emb = new_param(m, ip++, "token_embd.weight", E, V);
     if (!emb) return op_failed();
-    wk_tensor *x = wk_get_rows(c, emb, m->tokens);
-    wk_rope_params rp = wk_rope_params_default((int)HD, WK_ROPE_NORMAL);
-    rp.freq_base = hp->rope_base;
-    const float scale = 1.0f / sqrtf((float)HD);
-    for (int l = 0; l < hp->n_layer && x; l++) {
-        const int64_t shape[W_PER_LAYER][2] = {
-            {E, 1}, {E, H * HD}, {E, HKV * HD}, {E, HKV * HD}, {H * HD, E}, {E, 1}, {E, FF}, {E, FF}, {FF, E},
-        };
-        wk_tensor *w[W_PER_LAYER];
+    wk_tensor *w[W_PER_LAYER];
+    for (int l = 0; l < hp->n_layer; l++)
         for (int k = 0; k < W_PER_LAYER; k++) {
             snprintf(nm, sizeof nm, "blk.%d.%s.weight", l, k_layer_names[k]);
-            if (!(w[k] = new_param(m, ip++, nm, shape[k][0], shape[k][1]))) return op_failed();
+            const int64_t *sh = layer_shape(hp, k);
+            if (!(w[k] = new_param(m, ip++, nm, sh[0], sh[1]))) return op_failed();
         }
-        wk_tensor *h = norm(c, x, w[W_ATTN_NORM], hp->rms_eps);
-        wk_tensor *q = wk_rope(c, wk_reshape_3d(c, wk_mul_mat(c, mat(m, w[W_Q]), h), HD, H, N), m->pos, NULL, &rp);
-        wk_tensor *k = wk_rope(c, wk_reshape_3d(c, wk_mul_mat(c, mat(m, w[W_K]), h), HD, HKV, N), m->pos, NULL, &rp);
-        wk_tensor *v = wk_reshape_3d(c, wk_mul_mat(c, mat(m, w[W_V]), h), HD, HKV, N);
-        if (!q || !k || !v) return op_failed();
-        wk_tensor *o = NULL; /* [HD, H, N] */
-        for (int b = 0; b < m->B; b++) {
-            /* contiguous slices of rows b*T..b*T+T-1: default strides (nb NULL) */
-            const int64_t neq[3] = {HD, H, T}, nek[3] = {HD, HKV, T};
-            const size_t rq = (size_t)(H * HD) * sizeof(float), rk = (size_t)(HKV * HD) * sizeof(float);
-            wk_tensor *qb = wk_view(c, q, 3, neq, NULL, (size_t)b * T * rq);
-            wk_tensor *kb = wk_view(c, k, 3, nek, NULL, (size_t)b * T * rk);
-            wk_tensor *vb = wk_view(c, v, 3, nek, NULL, (size_t)b * T * rk);
-            if (!qb || !kb || !vb) return op_failed();
-            wk_tensor *ob = wk_flash_attn(c, wk_permute(c, qb, 0, 2, 1, 3), wk_permute(c, kb, 0, 2, 1, 3),
-                                          wk_permute(c, vb, 0, 2, 1, 3), m->mask, scale, 0.0f);
-            o = o ? wk_concat(c, o, ob, 2) : ob;
-            if (!o) return op_failed();
-        }
-        x = wk_add(c, x, wk_mul_mat(c, mat(m, w[W_O]), wk_reshape_2d(c, o, H * HD, N)));
-        wk_tensor *h2 = norm(c, x, w[W_FFN_NORM], hp->rms_eps);
-        wk_tensor *f = wk_swiglu(c, wk_mul_mat(c, mat(m, w[W_GATE]), h2), wk_mul_mat(c, mat(m, w[W_UP]), h2));
-        x = wk_add(c, x, wk_mul_mat(c, mat(m, w[W_DOWN]), f));
-    }
-    if (!x) return op_failed();
     wk_tensor *onorm = new_param(m, ip++, "output_norm.weight", E, 1);
     wk_tensor *wout = onorm ? new_param(m, ip++, "output.weight", E, V) : NULL;
     if (!wout) return op_failed();
-    m->loss = wk_cross_entropy(c, wk_mul_mat(c, mat(m, wout), norm(c, x, onorm, hp->rms_eps)), m->labels);
-    if (!m->loss) return op_failed();
-    wk_tensor_set_output(m->loss);
-    m->graph = wk_graph_new(c);
-    if (!m->graph) return op_failed();
-    wk_status st = wk_graph_expand(m->graph, m->loss);
-    if (st == WK_OK) st = wk_graph_build_backward(c, m->graph, m->loss);
-    return st;
+    if (m->opts.checkpoint) return build_checkpointed(m);
+
+    wk_tensor *x = wk_get_rows(c, emb, m->tokens);
+    for (int l = 0; l < hp->n_layer && x; l++) x = layer(m, x, m->params + 1 + l * W_PER_LAYER);
+    if (!x) return op_failed();
+    m->loss = head(m, x, onorm, wout);
+    if (!m->loss || !(m->graph = graph_of(c, m->loss, true))) return op_failed();
+    return WK_OK;
 }
 
 wk_status wk_llama_train_create(const wk_llama_hparams *hp, int32_t n_batch, int32_t n_seq_len, wk_llama_train **out) {
@@ -179,6 +263,17 @@ wk_status wk_llama_train_create_ex(const wk_llama_hparams *hp, int32_t n_batch, 
 
 void wk_llama_train_free(wk_llama_train *m) {
     if (!m) return;
+    if (m->grads)
+        for (int i = 0; i < m->n_params; i++) free(m->grads[i]);
+    free(m->grads);
+    free(m->acts);
+    free(m->gbuf[0]);
+    free(m->gbuf[1]);
+    if (m->own[0]) { /* compute points the placeholders at other memory */
+        for (int k = 0; k < W_PER_LAYER; k++) m->lw[k]->data = m->own[k];
+        m->l_in->data = m->own[W_PER_LAYER], m->b_in->data = m->own[W_PER_LAYER + 1];
+        m->b_gin->data = m->own[W_PER_LAYER + 2], m->h_in->data = m->own[W_PER_LAYER + 3];
+    }
     wk_ctx_free(m->ctx);
     free(m->params);
     free(m);
@@ -307,6 +402,55 @@ done:
     return WK_OK;
 }
 
+/* grads[p] <- the gradient graph g holds for tensor t */
+static void take_grad(const wk_graph *g, const wk_tensor *t, float *dst) {
+    const wk_tensor *gt = wk_graph_grad(g, t);
+    if (gt) memcpy(dst, wk_tensor_data(gt), (size_t)wk_tensor_nelements(t) * sizeof(float));
+    else memset(dst, 0, (size_t)wk_tensor_nelements(t) * sizeof(float));
+}
+
+/* Forward through the layers keeping only their inputs, the head's forward + backward, then
+ * each layer again from its saved input with its backward (recomputation), last to first. */
+static wk_status compute_checkpointed(wk_llama_train *m, wk_backend *be, const int32_t *tokens, float *loss) {
+    const int64_t E = m->hp.n_embd, N = (int64_t)m->B * m->T, L = m->hp.n_layer;
+    const size_t xs = (size_t)N * (size_t)E;
+    const float *emb = wk_tensor_data(m->params[0]);
+    for (int64_t i = 0; i < N; i++) memcpy(m->acts + (size_t)i * E, emb + (size_t)tokens[i] * E, (size_t)E * sizeof(float));
+    wk_status st;
+    for (int64_t l = 0; l < L; l++) {
+        for (int k = 0; k < W_PER_LAYER; k++) m->lw[k]->data = wk_tensor_data(m->params[1 + l * W_PER_LAYER + k]);
+        m->l_in->data = m->acts + (size_t)l * xs;
+        if ((st = wk_graph_compute(be, m->g_fwd)) != WK_OK) return st;
+        memcpy(m->acts + (size_t)(l + 1) * xs, wk_tensor_data(m->l_out), xs * sizeof(float));
+    }
+    const int np = m->n_params;
+    m->h_in->data = m->acts + (size_t)L * xs;
+    if ((st = wk_graph_compute(be, m->g_head)) != WK_OK) return st;
+    if (loss) *loss = *(const float *)wk_tensor_data(m->loss);
+    take_grad(m->g_head, m->params[np - 2], m->grads[np - 2]);
+    take_grad(m->g_head, m->params[np - 1], m->grads[np - 1]);
+    take_grad(m->g_head, m->h_in, m->gbuf[0]);
+    int cur = 0;
+    for (int64_t l = L - 1; l >= 0; l--) {
+        for (int k = 0; k < W_PER_LAYER; k++) m->lw[k]->data = wk_tensor_data(m->params[1 + l * W_PER_LAYER + k]);
+        m->b_in->data = m->acts + (size_t)l * xs;
+        m->b_gin->data = m->gbuf[cur];
+        if ((st = wk_graph_compute(be, m->g_bwd)) != WK_OK) return st;
+        for (int k = 0; k < W_PER_LAYER; k++) take_grad(m->g_bwd, m->lw[k], m->grads[1 + l * W_PER_LAYER + k]);
+        take_grad(m->g_bwd, m->b_in, m->gbuf[cur ^ 1]);
+        cur ^= 1;
+    }
+    /* the embedding's gradient: each token's row of the first layer's input gradient */
+    float *ge = m->grads[0];
+    memset(ge, 0, (size_t)wk_tensor_nelements(m->params[0]) * sizeof(float));
+    for (int64_t i = 0; i < N; i++) {
+        float *row = ge + (size_t)tokens[i] * E;
+        const float *g = m->gbuf[cur] + (size_t)i * E;
+        for (int64_t e = 0; e < E; e++) row[e] += g[e];
+    }
+    return WK_OK;
+}
+
 wk_status wk_llama_train_compute(wk_llama_train *m, wk_backend *be, const int32_t *tokens, const int32_t *labels,
                                  float *loss) {
     if (!m || !be || !tokens || !labels) return wk_err(WK_ERR_INVALID_ARG, "llama train: compute: NULL argument");
@@ -321,6 +465,7 @@ wk_status wk_llama_train_compute(wk_llama_train *m, wk_backend *be, const int32_
     }
     memcpy(wk_tensor_data(m->tokens), tokens, (size_t)N * sizeof(int32_t));
     memcpy(wk_tensor_data(m->labels), labels, (size_t)N * sizeof(int32_t));
+    if (m->opts.checkpoint) return compute_checkpointed(m, be, tokens, loss);
     wk_status st = wk_graph_compute(be, m->graph);
     if (st != WK_OK) return st;
     if (loss) *loss = *(const float *)wk_tensor_data(m->loss);
@@ -333,3 +478,10 @@ wk_tensor *wk_llama_train_param(const wk_llama_train *m, int i) {
     return m && i >= 0 && i < m->n_params ? m->params[i] : NULL;
 }
 wk_graph *wk_llama_train_graph(const wk_llama_train *m) { return m ? m->graph : NULL; }
+
+float *wk_llama_train_grad(const wk_llama_train *m, int i) {
+    if (!m || i < 0 || i >= m->n_params) return NULL;
+    if (m->grads) return m->grads[i];
+    wk_tensor *g = wk_graph_grad(m->graph, m->params[i]);
+    return g ? wk_tensor_data(g) : NULL;
+}

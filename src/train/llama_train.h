@@ -24,6 +24,12 @@ typedef struct {
      * (VDPBF16PS where the CPU has AVX512_BF16); gradients, norms, softmax and the optimizer
      * stay f32, and the weight gradients flow to the fp32 masters. */
     bool bf16;
+    /* gradient checkpointing: the forward pass keeps only each layer's input; backward
+     * recomputes one layer at a time from it (one extra forward pass of compute, activation
+     * memory of one layer instead of all). The loss and gradients equal the plain graph's
+     * up to the order of float sums. wk_llama_train_graph() is then NULL: read gradients
+     * with wk_llama_train_grad(). */
+    bool checkpoint;
 } wk_llama_train_opts;
 
 /* Builds params (zeroed), the forward graph and its backward pass for B x T tokens. opts may
@@ -52,5 +58,7 @@ int wk_llama_train_n_params(const wk_llama_train *m);
 /* Param i (GGUF name set as its tensor name), in the order: token_embd, blk.0.* ..., output_norm, output. */
 wk_tensor *wk_llama_train_param(const wk_llama_train *m, int i);
 wk_graph *wk_llama_train_graph(const wk_llama_train *m);
+/* The gradient of param i after wk_llama_train_compute (nelements floats), in either mode. */
+float *wk_llama_train_grad(const wk_llama_train *m, int i);
 
 #endif

@@ -127,14 +127,11 @@ typedef struct {
     int64_t j0, j1; /* element range */
 } chunk;
 
-/* chunks of the params that have gradients in g (malloc'd; *n set), grads[i] filled */
-static chunk *make_chunks(const wk_optim *o, const wk_graph *g, const float **grads, int64_t *n) {
+/* chunks of the params whose gradient (grads[i]) is not NULL; malloc'd, *n set */
+static chunk *make_chunks(const wk_optim *o, const float *const *grads, int64_t *n) {
     int64_t total = 0;
-    for (int i = 0; i < o->n; i++) {
-        wk_status st;
-        grads[i] = grad_of(o, g, i, &st);
+    for (int i = 0; i < o->n; i++)
         if (grads[i]) total += (wk_tensor_nelements(o->params[i]) + CHUNK - 1) / CHUNK;
-    }
     chunk *c = malloc((size_t)(total ? total : 1) * sizeof *c);
     if (!c) return NULL;
     int64_t k = 0;
@@ -145,6 +142,20 @@ static chunk *make_chunks(const wk_optim *o, const wk_graph *g, const float **gr
     }
     *n = k;
     return c;
+}
+
+/* the gradients g holds for the params (NULL where none); malloc'd, NULL + *st on error */
+static const float **grads_of(const wk_optim *o, const wk_graph *g, wk_status *st) {
+    const float **grads = calloc((size_t)(o->n ? o->n : 1), sizeof *grads);
+    *st = grads ? WK_OK : wk_err(WK_ERR_NOMEM, "optim: out of memory");
+    for (int i = 0; i < o->n && grads; i++) {
+        grads[i] = grad_of(o, g, i, st);
+        if (*st != WK_OK) {
+            free(grads);
+            return NULL;
+        }
+    }
+    return grads;
 }
 
 /* sum of squares of one chunk: f32 over 16 lanes (vectorizable; torch sums in f32 too) */
@@ -178,9 +189,10 @@ static double norm_of(const wk_optim *o, const chunk *c, int64_t n, const float 
 
 double wk_optim_grad_norm(const wk_optim *o, const wk_graph *g) {
     if (!o || !g) return 0.0;
-    const float **grads = calloc((size_t)(o->n ? o->n : 1), sizeof *grads);
+    wk_status st;
+    const float **grads = grads_of(o, g, &st);
     int64_t n = 0;
-    chunk *c = grads ? make_chunks(o, g, grads, &n) : NULL;
+    chunk *c = grads ? make_chunks(o, grads, &n) : NULL;
     const double r = c ? norm_of(o, c, n, grads) : 0.0;
     free(c);
     free(grads);
@@ -219,19 +231,20 @@ static void sgd_update(float *restrict w, const float *restrict gr, float *restr
 
 wk_status wk_optim_step(wk_optim *o, const wk_graph *g, float lr, double *grad_norm_out) {
     if (!o || !g) return wk_err(WK_ERR_INVALID_ARG, "optim: step needs an optimizer and a graph");
+    wk_status st; /* every gradient is checked before any param is touched */
+    const float **grads = grads_of(o, g, &st);
+    if (!grads) return st;
+    st = wk_optim_step_grads(o, grads, lr, grad_norm_out);
+    free(grads);
+    return st;
+}
+
+wk_status wk_optim_step_grads(wk_optim *o, const float *const *grads, float lr, double *grad_norm_out) {
+    if (!o || !grads) return wk_err(WK_ERR_INVALID_ARG, "optim: step needs an optimizer and gradients");
     if (!isfinite(lr) || lr < 0) return wk_err(WK_ERR_INVALID_ARG, "optim: learning rate %g", (double)lr);
-    for (int i = 0; i < o->n; i++) { /* check every gradient before touching any param */
-        wk_status st;
-        grad_of(o, g, i, &st);
-        if (st != WK_OK) return st;
-    }
-    const float **grads = calloc((size_t)(o->n ? o->n : 1), sizeof *grads);
     int64_t n = 0;
-    chunk *c = grads ? make_chunks(o, g, grads, &n) : NULL;
-    if (!c) {
-        free(grads);
-        return wk_err(WK_ERR_NOMEM, "optim: out of memory");
-    }
+    chunk *c = make_chunks(o, grads, &n);
+    if (!c) return wk_err(WK_ERR_NOMEM, "optim: out of memory");
     const double norm = norm_of(o, c, n, grads);
     if (grad_norm_out) *grad_norm_out = norm;
     float gs = 1.0f;
@@ -251,7 +264,6 @@ wk_status wk_optim_step(wk_optim *o, const wk_graph *g, float lr, double *grad_n
             sgd_update(w, grads[i] + j0, o->m[i] + j0, len, lr, gs, &o->p, o->t == 1);
     }
     free(c);
-    free(grads);
     return WK_OK;
 }
 

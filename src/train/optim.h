@@ -58,5 +58,7 @@ double wk_optim_grad_norm(const wk_optim *o, const wk_graph *g);
  * gradient are left alone (as torch skips params whose .grad is None). The gradients are
  * not modified. *grad_norm_out (may be NULL) gets the norm before clipping. */
 wk_status wk_optim_step(wk_optim *o, const wk_graph *g, float lr, double *grad_norm_out);
+/* The same with the gradients given: grads[i] is param i's (nelements floats) or NULL. */
+wk_status wk_optim_step_grads(wk_optim *o, const float *const *grads, float lr, double *grad_norm_out);
 
 #endif

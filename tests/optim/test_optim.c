@@ -238,11 +238,80 @@ static void test_llama_overfit(void) {
     wk_llama_train_free(m);
 }
 
+/* Gradient checkpointing (per-layer recomputation) and bf16 mixed precision against the
+ * plain fp32 graph: the same init and batch. Checkpointing computes the same ops, so the
+ * loss and every gradient agree to float reassociation (1e-5 relative to the largest
+ * element of each gradient); bf16 rounds weights and activations to 8 significant bits, so
+ * it is held to 2%. Then 3 AdamW steps through wk_optim_step_grads agree as well. */
+static void test_llama_modes(void) {
+    printf("llama training modes: checkpointed and bf16 against plain fp32\n");
+    const wk_llama_hparams hp = {96, 64, 3, 4, 2, 160, 1e-5f, 10000.0f};
+    enum { B = 2, T = 16 };
+    int32_t tok[B * T], lab[B * T];
+    tu_seed(5);
+    for (int i = 0; i < B * T; i++) tok[i] = (int32_t)tu_int(0, hp.n_vocab - 1);
+    for (int i = 0; i < B * T; i++) lab[i] = (i + 1) % T ? tok[i + 1] : -1;
+    const wk_llama_train_opts modes[3] = {{0}, {.checkpoint = true}, {.bf16 = true, .checkpoint = true}};
+    const char *names[3] = {"plain", "checkpointed", "bf16 + checkpointed"};
+    wk_llama_train *m[3] = {0};
+    wk_optim *o[3] = {0};
+    wk_backend *be = NULL;
+    if (wk_backend_cpu_create(2, &be) != WK_OK) { check(false, wk_last_error()); return; }
+    float loss[3][4];
+    for (int k = 0; k < 3; k++) {
+        if (wk_llama_train_create_ex(&hp, B, T, &modes[k], &m[k]) != WK_OK) { check(false, wk_last_error()); return; }
+        wk_llama_train_init_random(m[k], 11);
+        check(k == 0 ? wk_llama_train_graph(m[k]) != NULL : wk_llama_train_graph(m[k]) == NULL || modes[k].checkpoint == false,
+              "graph accessor matches the mode");
+        wk_tensor *params[64];
+        const int np = wk_llama_train_n_params(m[k]);
+        for (int i = 0; i < np; i++) params[i] = wk_llama_train_param(m[k], i);
+        wk_optim_params op = wk_optim_default_params(WK_OPTIM_ADAMW);
+        op.clip_norm = 1.0f;
+        if (wk_optim_create(&op, params, np, &o[k]) != WK_OK) { check(false, wk_last_error()); return; }
+    }
+    const int np = wk_llama_train_n_params(m[0]);
+    for (int s = 0; s < 4; s++) {
+        for (int k = 0; k < 3; k++) {
+            if (wk_llama_train_compute(m[k], be, tok, lab, &loss[k][s]) != WK_OK) { check(false, wk_last_error()); return; }
+            if (s == 0 && k > 0) { /* every gradient before any step */
+                const double tol = k == 1 ? 1e-5 : 2e-2;
+                double worst = 0;
+                for (int i = 0; i < np; i++) {
+                    const float *a = wk_llama_train_grad(m[0], i), *b = wk_llama_train_grad(m[k], i);
+                    const int64_t ne = wk_tensor_nelements(wk_llama_train_param(m[0], i));
+                    double mx = 0, err = 0;
+                    for (int64_t e = 0; e < ne; e++) mx = fmax(mx, fabs(a[e])), err = fmax(err, fabs(a[e] - b[e]));
+                    worst = fmax(worst, err / (mx > 0 ? mx : 1));
+                }
+                char what[160];
+                snprintf(what, sizeof what, "%s: %d gradients within %.0e of plain (worst %.2e)", names[k], np, tol, worst);
+                check(worst <= tol, what);
+            }
+            const float *g[64];
+            for (int i = 0; i < np; i++) g[i] = wk_llama_train_grad(m[k], i);
+            if (wk_optim_step_grads(o[k], g, 3e-3f, NULL) != WK_OK) { check(false, wk_last_error()); return; }
+        }
+    }
+    for (int k = 1; k < 3; k++) {
+        const double tol = k == 1 ? 1e-5 : 2e-2;
+        double worst = 0;
+        for (int s = 0; s < 4; s++) worst = fmax(worst, fabs(loss[k][s] - loss[0][s]) / fabs(loss[0][s]));
+        char what[160];
+        snprintf(what, sizeof what, "%s: losses of 4 steps within %.0e of plain (%.5f vs %.5f at step 4)", names[k], tol,
+                 loss[k][3], loss[0][3]);
+        check(worst <= tol, what);
+    }
+    for (int k = 0; k < 3; k++) wk_optim_free(o[k]), wk_llama_train_free(m[k]);
+    wk_backend_free(be);
+}
+
 int main(void) {
     test_schedule();
     test_optimizers();
     test_errors();
     test_llama_overfit();
+    test_llama_modes();
     printf(fails ? "FAIL: %d checks\n" : "OK\n", fails);
     return fails ? 1 : 0;
 }

@@ -4,7 +4,7 @@ a 40-step run (checkpoints at 20 and 40) that must learn (validation loss falls)
 log.csv, loss.svg (well-formed SVG), samples.txt and a model.gguf that `wick run` loads;
 a run resumed from the step-20 checkpoint that reproduces steps 21..40 bit for bit (one
 thread) and writes the identical model; gradient accumulation (2 x 2 sequences) against one
-batch of 4; bf16 mixed precision against fp32; a config file; and bad configurations, each a clear message, exit 2 (usage) or
+batch of 4; bf16 mixed precision and gradient checkpointing against fp32; a config file; and bad configurations, each a clear message, exit 2 (usage) or
 1 (files), and no model or checkpoint left behind.
 
 usage: check_train_run.py WICK SHARED_DATA"""
@@ -91,7 +91,8 @@ check(r.returncode == 0 and "nothing to do" in r.stderr, "--resume DIR at the la
 # gradient accumulation: 2 micro-batches of 2 sequences = one batch of 4 (same sequences)
 acc = {}
 for name, extra in [("b4", ["--batch", "4"]), ("acc", ["--batch", "2", "--grad-accum", "2"]),
-                    ("bf16", ["--batch", "4", "--precision", "bf16"])]:
+                    ("bf16", ["--batch", "4", "--precision", "bf16"]),
+                    ("ckpt", ["--batch", "4", "--grad-checkpoint", "1"])]:
     out = os.path.join(tmp, name)
     r = run(["train", "--data", text, "--tokenizer", vocab, "--out", out, "--n-layer", "2", "--n-embd", "64",
              "--n-head", "4", "--ctx", "32", "--steps", "5", "--eval-interval", "100", "--sample-interval", "0",
@@ -103,6 +104,9 @@ check(ok, "grad-accum 2 x batch 2 follows batch 4 within 1e-4: %s vs %s" % (acc[
 # bf16 mixed precision: the same run within bf16 rounding (8 bits of mantissa in the matmuls)
 ok = len(acc["bf16"]) == 5 and all(abs(p - q) <= 0.01 * abs(p) for p, q in zip(acc["b4"], acc["bf16"]))
 check(ok, "--precision bf16 follows fp32 within 1%%: %s" % acc["bf16"])
+# gradient checkpointing recomputes the same ops: the same losses
+ok = len(acc["ckpt"]) == 5 and all(abs(p - q) <= 1e-5 * abs(p) for p, q in zip(acc["b4"], acc["ckpt"]))
+check(ok, "--grad-checkpoint 1 follows the plain graph within 1e-5: %s" % acc["ckpt"])
 
 # a config file, command-line options over it
 cfg = os.path.join(tmp, "train.cfg")
