@@ -179,11 +179,18 @@ static int team(const wk_optim *o) {
 #endif
 }
 
+/* Per-chunk sums in parallel, added in chunk order: the same bits for any thread count. */
 static double norm_of(const wk_optim *o, const chunk *c, int64_t n, const float *const *grads) {
+    double *part = malloc((size_t)(n ? n : 1) * sizeof *part);
     double ss = 0.0;
-    (void)o;
-#pragma omp parallel for reduction(+ : ss) schedule(static) if (n > 2) num_threads(team(o))
-    for (int64_t k = 0; k < n; k++) ss += sumsq(grads[c[k].i], c[k].j0, c[k].j1);
+    if (!part) { /* no memory for the partials: one thread, the same order */
+        for (int64_t k = 0; k < n; k++) ss += sumsq(grads[c[k].i], c[k].j0, c[k].j1);
+        return sqrt(ss);
+    }
+#pragma omp parallel for schedule(static) if (n > 2) num_threads(team(o))
+    for (int64_t k = 0; k < n; k++) part[k] = sumsq(grads[c[k].i], c[k].j0, c[k].j1);
+    for (int64_t k = 0; k < n; k++) ss += part[k];
+    free(part);
     return sqrt(ss);
 }
 
