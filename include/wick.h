@@ -237,6 +237,11 @@ wk_model_params wk_model_default_params(void);
  * WK_ERR_UNSUPPORTED with the tensor named in wk_last_error(). */
 wk_status wk_model_load(const char *path, const wk_model_params *params, wk_model **out);
 void wk_model_free(wk_model *m);  /* accepts NULL */
+/* Applies a LoRA adapter GGUF (llama.cpp's convention) to every graph built from m from now
+ * on: W x + scale * alpha / r * B (A x) for each adapted matrix (scale 1 = as trained).
+ * Architecture, names and shapes are checked; adapters add up. Create contexts after this. */
+wk_status wk_model_add_lora(wk_model *m, const char *path, float scale);
+int wk_model_n_lora(const wk_model *m);  /* adapted matrices so far */
 
 const char *wk_model_arch(const wk_model *m);       /* general.architecture */
 int32_t wk_model_n_vocab(const wk_model *m);

@@ -35,14 +35,16 @@ bool wk_tool_parse_float(const char *s, float lo, float hi, float *out) {
 }
 
 void wk_tool_opts_init(wk_tool_opts *o) {
-    *o = (wk_tool_opts){.kv_type = WK_TYPE_F16, .sp = wk_sampler_params_default()};
+    *o = (wk_tool_opts){.kv_type = WK_TYPE_F16, .sp = wk_sampler_params_default(), .lora_scale = 1.0f};
 }
 
 void wk_tool_usage_common(FILE *f, bool sampling) {
     fprintf(f, "  -m, --model FILE      GGUF model\n"
                "  -c, --ctx-size N      context size in tokens (default min(training context, 4096))\n"
                "  -t, --threads N       CPU threads (default: all cores)\n"
-               "  --kv-type f16|q8_0    KV cache type (default f16; q8_0 halves its memory)\n");
+               "  --kv-type f16|q8_0    KV cache type (default f16; q8_0 halves its memory)\n"
+               "  --lora FILE           apply a LoRA adapter GGUF at run time (repeatable, up to 8)\n"
+               "  --lora-scale S        adapter strength (default 1 = as trained)\n");
     if (sampling)
         fprintf(f, "  --temp T              temperature (default 0.8; 0 = greedy)\n"
                    "  --top-k K             keep the K most likely tokens (default 40; 0 = off)\n"
@@ -57,7 +59,8 @@ void wk_tool_usage_common(FILE *f, bool sampling) {
 int wk_tool_flag(const char *cmd, int argc, char **argv, int *i, wk_tool_opts *o, bool sampling) {
     const char *a = argv[*i], *v = *i + 1 < argc ? argv[*i + 1] : NULL;
     long l;
-    static const char *const known[] = {"-m", "--model", "-c", "--ctx-size", "-t", "--threads", "--kv-type"};
+    static const char *const known[] = {"-m", "--model", "-c", "--ctx-size", "-t", "--threads", "--kv-type",
+                                        "--lora", "--lora-scale"};
     static const char *const samp[] = {"--temp", "--top-k", "--top-p", "--min-p", "--repeat-penalty",
                                        "--repeat-last-n", "--frequency-penalty", "--presence-penalty", "--seed"};
     bool ours = false;
@@ -71,6 +74,13 @@ int wk_tool_flag(const char *cmd, int argc, char **argv, int *i, wk_tool_opts *o
     (*i)++;
     bool ok = true;
     if (!strcmp(a, "-m") || !strcmp(a, "--model")) o->model = v;
+    else if (!strcmp(a, "--lora")) {
+        if (o->n_lora == 8) {
+            fprintf(stderr, "wick %s: at most 8 --lora adapters\n", cmd);
+            return 2;
+        }
+        o->lora[o->n_lora++] = v;
+    } else if (!strcmp(a, "--lora-scale")) ok = wk_tool_parse_float(v, -1e3f, 1e3f, &o->lora_scale);
     else if (!strcmp(a, "-c") || !strcmp(a, "--ctx-size")) ok = wk_tool_parse_long(v, 1, 1L << 30, &o->n_ctx);
     else if (!strcmp(a, "-t") || !strcmp(a, "--threads")) ok = wk_tool_parse_long(v, 1, 512, &l) && ((o->n_threads = (int)l), 1);
     else if (!strcmp(a, "--kv-type")) {
@@ -99,11 +109,28 @@ int wk_tool_flag(const char *cmd, int argc, char **argv, int *i, wk_tool_opts *o
     return 1;
 }
 
+int wk_tool_apply_lora(const char *cmd, const wk_tool_opts *o, wk_model *model) {
+    for (int i = 0; i < o->n_lora; i++)
+        if (wk_model_add_lora(model, o->lora[i], o->lora_scale) != WK_OK) {
+            fprintf(stderr, "wick %s: --lora: %s\n", cmd, wk_last_error());
+            return 1;
+        }
+    if (o->n_lora)
+        fprintf(stderr, "wick %s: %d LoRA adapter(s), %d matrices adapted, scale %g\n", cmd, o->n_lora,
+                wk_model_n_lora(model), (double)o->lora_scale);
+    return 0;
+}
+
 int wk_tool_open(const char *cmd, const wk_tool_opts *o, uint32_t n_batch, wk_model **model, wk_context **ctx) {
     *model = NULL;
     *ctx = NULL;
     if (wk_model_load(o->model, NULL, model) != WK_OK) {
         fprintf(stderr, "wick %s: %s\n", cmd, wk_last_error());
+        return 1;
+    }
+    if (wk_tool_apply_lora(cmd, o, *model)) {
+        wk_model_free(*model);
+        *model = NULL;
         return 1;
     }
     if (o->n_ctx > wk_model_n_ctx_train(*model)) {

@@ -16,6 +16,9 @@ typedef struct {
     int n_threads;   /* 0: every core */
     wk_type kv_type; /* F16 or Q8_0 */
     wk_sampler_params sp;
+    const char *lora[8]; /* --lora adapters, applied at load */
+    int n_lora;
+    float lora_scale;    /* --lora-scale, default 1 */
 } wk_tool_opts;
 
 /* Help lines for the flags wk_tool_flag understands (sampling ones only when sampling). */
@@ -28,7 +31,10 @@ int wk_tool_flag(const char *cmd, int argc, char **argv, int *i, wk_tool_opts *o
 bool wk_tool_parse_long(const char *s, long lo, long hi, long *out);
 bool wk_tool_parse_float(const char *s, float lo, float hi, float *out);
 
-/* Loads o->model and creates a context for it (n_batch tokens per graph, 0 = default).
+/* Applies o's --lora adapters to a loaded model; 1 (message printed) on failure. */
+int wk_tool_apply_lora(const char *cmd, const wk_tool_opts *o, wk_model *model);
+
+/* Loads o->model (with its --lora adapters) and creates a context for it (n_batch tokens per graph, 0 = default).
  * On failure prints why and returns 1 (2 when a flag value is unusable for this model). */
 int wk_tool_open(const char *cmd, const wk_tool_opts *o, uint32_t n_batch, wk_model **model, wk_context **ctx);
 

@@ -165,6 +165,7 @@ int wk_cmd_run(int argc, char **argv) {
         fprintf(stderr, "wick run: %s\n", wk_last_error());
         goto done;
     }
+    if (wk_tool_apply_lora("run", &o.o, model)) goto done;
     const wk_vocab *vocab = wk_model_vocab(model);
     const int32_t n_vocab = wk_model_n_vocab(model);
     if (wk_vocab_n_tokens(vocab) > n_vocab) {

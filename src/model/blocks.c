@@ -24,9 +24,20 @@ wk_tensor *wk_blk_norm(wk_ctx *ctx, wk_tensor *x, wk_tensor *w, float eps, const
     return t;
 }
 
-wk_tensor *wk_blk_proj(wk_ctx *ctx, wk_tensor *w, wk_tensor *b, wk_tensor *x) {
+wk_tensor *wk_blk_mm(const wk_model *m, wk_ctx *ctx, wk_tensor *w, wk_tensor *x) {
+    wk_tensor *t = x ? wk_mul_mat(ctx, w, x) : NULL;
+    for (int i = 0; i < m->n_lora && t; i++) {
+        const wk_lora_pair *p = &m->lora[i];
+        if (p->w != w) continue;
+        wk_tensor *d = wk_mul_mat(ctx, p->b, wk_mul_mat(ctx, p->a, x)); /* [n_out, n_tokens] */
+        t = d ? wk_add(ctx, t, wk_scale(ctx, d, p->scale)) : NULL;
+    }
+    return t;
+}
+
+wk_tensor *wk_blk_proj(const wk_model *m, wk_ctx *ctx, wk_tensor *w, wk_tensor *b, wk_tensor *x) {
     if (!x) return NULL;
-    wk_tensor *t = wk_mul_mat(ctx, w, x);
+    wk_tensor *t = wk_blk_mm(m, ctx, w, x);
     if (t && b) t = wk_add(ctx, t, b);
     return t;
 }
@@ -94,18 +105,18 @@ wk_tensor *wk_blk_attention(const wk_model *m, const wk_build_inputs *in, int il
     wk_blk_name(o, "kqv", il); /* (head_dim_v, n_head, T) */
     if (!o) return NULL;
     o = wk_reshape_2d(ctx, o, hdv * hp->n_head, T);
-    o = wk_blk_proj(ctx, l->wo, l->bo, o);
+    o = wk_blk_proj(m, ctx, l->wo, l->bo, o);
     wk_blk_name(o, "attn_out", il);
     return o;
 }
 
-wk_tensor *wk_blk_ffn_gated(wk_ctx *ctx, const wk_layer *l, wk_tensor *x, bool gelu, int il) {
+wk_tensor *wk_blk_ffn_gated(const wk_model *m, wk_ctx *ctx, const wk_layer *l, wk_tensor *x, bool gelu, int il) {
     if (!x) return NULL;
-    wk_tensor *g = wk_mul_mat(ctx, l->ffn_gate, x), *u = wk_mul_mat(ctx, l->ffn_up, x);
+    wk_tensor *g = wk_blk_mm(m, ctx, l->ffn_gate, x), *u = wk_blk_mm(m, ctx, l->ffn_up, x);
     if (!g || !u) return NULL;
     wk_tensor *a = gelu ? wk_geglu(ctx, g, u) : wk_swiglu(ctx, g, u);
     wk_blk_name(a, "ffn_act", il);
-    wk_tensor *d = a ? wk_mul_mat(ctx, l->ffn_down, a) : NULL;
+    wk_tensor *d = a ? wk_blk_mm(m, ctx, l->ffn_down, a) : NULL;
     wk_blk_name(d, "ffn_out", il);
     return d;
 }
@@ -123,7 +134,7 @@ wk_tensor *wk_blk_output(const wk_model *m, const wk_build_inputs *in, wk_tensor
     /* only the rows that want logits go through the norm and the LM head */
     if (in->n_outputs != in->n_tokens) x = wk_get_rows(ctx, x, in->out_ids); /* (n_embd, n_outputs) */
     x = wk_blk_norm(ctx, x, m->output_norm, m->hp.eps, "result_norm", -1);
-    wk_tensor *logits = x ? wk_mul_mat(ctx, m->output ? m->output : m->tok_embd, x) : NULL;
+    wk_tensor *logits = x ? wk_blk_mm(m, ctx, m->output ? m->output : m->tok_embd, x) : NULL;
     if (logits && m->hp.final_softcap > 0) logits = wk_softcap(ctx, logits, m->hp.final_softcap);
     wk_blk_name(logits, "result_output", -1);
     return logits;

@@ -59,7 +59,7 @@ wk_tensor *wk_gemma3_build(const wk_model *m, const wk_build_inputs *in) {
         x = wk_add(ctx, x, cur);
         wk_blk_name(x, "ffn_inp", il);
         cur = wk_blk_norm(ctx, x, l->ffn_norm, hp->eps, "ffn_norm", il);
-        cur = wk_blk_ffn_gated(ctx, l, cur, true, il);
+        cur = wk_blk_ffn_gated(m, ctx, l, cur, true, il);
         cur = wk_blk_norm(ctx, cur, l->post_ffn_norm, hp->eps, "ffn_post_norm", il);
         x = cur ? wk_add(ctx, x, cur) : NULL;
         wk_blk_name(x, "l_out", il);

@@ -90,8 +90,8 @@ wk_status wk_llama_tensors(wk_model *m) {
 void wk_model_qkv(const wk_model *m, wk_ctx *ctx, const wk_layer *l, wk_tensor *x, int64_t T, wk_tensor **q,
                   wk_tensor **k, wk_tensor **v) {
     const wk_hparams *hp = &m->hp;
-    wk_tensor *tq = wk_blk_proj(ctx, l->wq, l->bq, x), *tk = wk_blk_proj(ctx, l->wk, l->bk, x);
-    *v = wk_blk_proj(ctx, l->wv, l->bv, x);
+    wk_tensor *tq = wk_blk_proj(m, ctx, l->wq, l->bq, x), *tk = wk_blk_proj(m, ctx, l->wk, l->bk, x);
+    *v = wk_blk_proj(m, ctx, l->wv, l->bv, x);
     *q = tq ? wk_reshape_3d(ctx, tq, hp->head_dim_k, hp->n_head, T) : NULL;
     *k = tk ? wk_reshape_3d(ctx, tk, hp->head_dim_k, hp->n_head_kv, T) : NULL;
 }
@@ -111,7 +111,7 @@ wk_tensor *wk_llama_build(const wk_model *m, const wk_build_inputs *in) {
         x = wk_add(ctx, x, cur);
         wk_blk_name(x, "ffn_inp", il);
         cur = wk_blk_norm(ctx, x, l->ffn_norm, hp->eps, "ffn_norm", il);
-        cur = wk_blk_ffn_gated(ctx, l, cur, false, il);
+        cur = wk_blk_ffn_gated(m, ctx, l, cur, false, il);
         x = cur ? wk_add(ctx, x, cur) : NULL;
         wk_blk_name(x, "l_out", il);
     }

@@ -314,6 +314,7 @@ fail:
 
 void wk_model_free(wk_model *m) {
     if (!m) return;
+    wk_model_free_lora(m);
     wk_ctx_free(m->wctx);
     free(m->layers);
     wk_vocab_free(m->vocab);

@@ -41,6 +41,13 @@ typedef struct {
     wk_tensor *ffn_norm, *ffn_gate, *ffn_up, *ffn_down, *post_ffn_norm;
 } wk_layer;
 
+/* A LoRA pair applied at run time (lora.c): w x + scale B (A x). */
+typedef struct {
+    const wk_tensor *w;
+    wk_tensor *a, *b;
+    float scale;
+} wk_lora_pair;
+
 struct wk_model {
     char *path;
     void *gguf;                /* wk_gguf *: the mapping the weights point into */
@@ -50,7 +57,16 @@ struct wk_model {
     wk_tensor *tok_embd, *output_norm, *output, *rope_freqs, *rope_long, *rope_short;
     wk_layer *layers;
     char *chat_template;       /* NUL-terminated copy, or NULL */
+    wk_lora_pair *lora;        /* adapters added with wk_model_add_lora, in order */
+    int n_lora;
+    void **lora_files;         /* their wk_gguf * mappings */
+    int n_lora_files;
+    wk_ctx *lora_ctx;          /* no_alloc: the A and B tensors over those mappings */
 };
+
+/* LoRA (lora.c): the base weight named `name`, NULL if the model has none by that name. */
+wk_tensor *wk_model_weight(const wk_model *m, const char *name);
+void wk_model_free_lora(wk_model *m);
 
 /* What a graph build reads: the inputs the context fills before each compute, and the
  * KV cache. n_kv = number of cache cells attention looks at (cells [0, n_kv)). */
@@ -108,9 +124,11 @@ wk_tensor *wk_blk_norm(wk_ctx *ctx, wk_tensor *x, wk_tensor *w, float eps, const
  * stores K/V in the cache, attends over the cache and projects the result. */
 wk_tensor *wk_blk_attention(const wk_model *m, const wk_build_inputs *in, int il, wk_tensor *q,
                             wk_tensor *k, wk_tensor *v);
+/* w x plus the model's LoRA pairs on w: [n_out, n_tokens]. Every weight matmul goes here. */
+wk_tensor *wk_blk_mm(const wk_model *m, wk_ctx *ctx, wk_tensor *w, wk_tensor *x);
 /* w x (+ b): [n_out, n_tokens] */
-wk_tensor *wk_blk_proj(wk_ctx *ctx, wk_tensor *w, wk_tensor *b, wk_tensor *x);
-wk_tensor *wk_blk_ffn_gated(wk_ctx *ctx, const wk_layer *l, wk_tensor *x, bool gelu, int il);
+wk_tensor *wk_blk_proj(const wk_model *m, wk_ctx *ctx, wk_tensor *w, wk_tensor *b, wk_tensor *x);
+wk_tensor *wk_blk_ffn_gated(const wk_model *m, wk_ctx *ctx, const wk_layer *l, wk_tensor *x, bool gelu, int il);
 /* Final norm, rows wanted, LM head, optional softcap. */
 wk_tensor *wk_blk_output(const wk_model *m, const wk_build_inputs *in, wk_tensor *x);
 wk_tensor *wk_blk_embed(const wk_model *m, const wk_build_inputs *in);

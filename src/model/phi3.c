@@ -58,7 +58,7 @@ wk_tensor *wk_phi3_build(const wk_model *m, const wk_build_inputs *in) {
     for (int il = 0; il < hp->n_layer && x; il++) {
         const wk_layer *l = &m->layers[il];
         wk_tensor *cur = wk_blk_norm(ctx, x, l->attn_norm, hp->eps, "attn_norm", il);
-        wk_tensor *qkv = cur ? wk_mul_mat(ctx, l->wqkv, cur) : NULL; /* (nq + nk + nv, T) */
+        wk_tensor *qkv = cur ? wk_blk_mm(m, ctx, l->wqkv, cur) : NULL; /* (nq + nk + nv, T) */
         if (!qkv) return NULL;
         wk_blk_name(qkv, "wqkv", il);
         const size_t row = qkv->nb[1], f = sizeof(float);
@@ -72,7 +72,7 @@ wk_tensor *wk_phi3_build(const wk_model *m, const wk_build_inputs *in) {
         x = wk_add(ctx, x, cur);
         wk_blk_name(x, "ffn_inp", il);
         cur = wk_blk_norm(ctx, x, l->ffn_norm, hp->eps, "ffn_norm", il);
-        wk_tensor *gu = cur ? wk_mul_mat(ctx, l->ffn_up, cur) : NULL; /* (2 n_ff, T) */
+        wk_tensor *gu = cur ? wk_blk_mm(m, ctx, l->ffn_up, cur) : NULL; /* (2 n_ff, T) */
         if (!gu) return NULL;
         const int64_t hne[2] = {hp->n_ff, T};
         const size_t hnb2[1] = {gu->nb[1]};
@@ -80,7 +80,7 @@ wk_tensor *wk_phi3_build(const wk_model *m, const wk_build_inputs *in) {
         wk_tensor *u = wk_view(ctx, gu, 2, hne, hnb2, hp->n_ff * f);
         wk_tensor *a = g && u ? wk_swiglu(ctx, g, u) : NULL;
         wk_blk_name(a, "ffn_act", il);
-        cur = a ? wk_mul_mat(ctx, l->ffn_down, a) : NULL;
+        cur = a ? wk_blk_mm(m, ctx, l->ffn_down, a) : NULL;
         x = cur ? wk_add(ctx, x, cur) : NULL;
         wk_blk_name(x, "l_out", il);
     }

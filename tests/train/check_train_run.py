@@ -9,6 +9,7 @@ batch of 4; bf16 mixed precision and gradient checkpointing against fp32; a conf
 
 usage: check_train_run.py WICK SHARED_DATA"""
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -153,5 +154,7 @@ leftover = [os.path.join(d, n) for d in [os.path.join(tmp, "x%d" % i) for i in r
             for n in os.listdir(d)]
 check(not leftover, "no files left by the failed runs: %s" % leftover[:3])
 
-print("FAILED (%d)" % fails if fails else "all train run checks passed")
+if not fails:
+    shutil.rmtree(tmp, ignore_errors=True)  # kept for inspection when something failed
+print("FAILED (%d) (files in %s)" % (fails, tmp) if fails else "all train run checks passed")
 sys.exit(1 if fails else 0)
