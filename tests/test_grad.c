@@ -17,6 +17,7 @@
  * numbers are printed. */
 #include "testutil.h"
 #include "src/core/backward.h"
+#include "src/quant/quant.h"
 
 static int fails;
 
@@ -527,14 +528,46 @@ static void test_errors(void) {
     st = wk_graph_build_backward(ctx, g, l2);
     printf("  f16 param: %s\n", wk_last_error());
     if (st != WK_ERR_UNSUPPORTED) { printf("  expected WK_ERR_UNSUPPORTED  FAIL\n"); fails++; }
-    /* gradient through a quantized weight */
-    wk_tensor *qw = wk_new_tensor_2d(ctx, WK_TYPE_Q8_0, 32, 2);
-    wk_tensor *xb = P(ctx, 32, 3, 1, 1);
-    wk_tensor *l3 = wk_sum(ctx, wk_mul_mat(ctx, qw, xb));
-    g = wk_graph_new(ctx);
-    st = wk_graph_build_backward(ctx, g, l3);
-    printf("  quantized weight: %s\n", wk_last_error());
-    if (st != WK_ERR_UNSUPPORTED) { printf("  expected WK_ERR_UNSUPPORTED  FAIL\n"); fails++; }
+    /* gradient through a frozen quantized weight: d/dx sum(W x) = W^T 1 with W dequantized
+     * (the f32 function's gradient; activation rounding is not differentiated), against
+     * f64, for a legacy and a K-quant type, 1 and 3 threads */
+    static const wk_type qtypes[2] = {WK_TYPE_Q8_0, WK_TYPE_Q4_K};
+    for (int qi = 0; qi < 2; qi++) {
+        const int64_t K = 256, M = 70, N = 5; /* more rows than one 64-row chunk */
+        wk_tensor *qw = wk_new_tensor_2d(ctx, qtypes[qi], K, M);
+        float *row = malloc(sizeof(float) * K), *deq = malloc(sizeof(float) * K * M);
+        for (int64_t r = 0; r < M; r++) {
+            for (int64_t e = 0; e < K; e++) row[e] = (float)tu_uniform(-1, 1);
+            wk_quantize_row(qtypes[qi], row, (char *)qw->data + r * qw->nb[1], K);
+            wk_dequantize_row(qtypes[qi], (char *)qw->data + r * qw->nb[1], deq + r * K, K);
+        }
+        wk_tensor *xb = P(ctx, K, N, 1, 1);
+        wk_tensor *l3 = wk_sum(ctx, wk_mul_mat(ctx, qw, xb));
+        g = wk_graph_new(ctx);
+        st = l3 && g ? wk_graph_expand(g, l3) : WK_ERR_SHAPE;
+        if (st == WK_OK) st = wk_graph_build_backward(ctx, g, l3);
+        for (int nth = 1; nth <= 3 && st == WK_OK; nth += 2) {
+            wk_backend *be = NULL;
+            if (wk_backend_cpu_create(nth, &be) != WK_OK || wk_graph_compute(be, g) != WK_OK) st = WK_ERR_SHAPE;
+            wk_backend_free(be);
+            const wk_tensor *gx = st == WK_OK ? wk_graph_grad(g, xb) : NULL;
+            double worst = gx ? 0 : INFINITY;
+            for (int64_t j = 0; gx && j < N; j++)
+                for (int64_t e = 0; e < K; e++) {
+                    double ref = 0;
+                    for (int64_t r = 0; r < M; r++) ref += deq[r * K + e];
+                    worst = fmax(worst, fabs(tu_get(gx, e, j, 0, 0) - ref) / (fabs(ref) + 1));
+                }
+            printf("  through frozen %s weights, t=%d: max rel err %.2e%s\n", wk_type_name(qtypes[qi]), nth, worst,
+                   worst <= 1e-5 ? "" : "  FAIL");
+            if (!(worst <= 1e-5)) fails++;
+        }
+        if (st != WK_OK) {
+            printf("  through frozen %s weights: %s  FAIL\n", wk_type_name(qtypes[qi]), wk_last_error());
+            fails++;
+        }
+        free(row), free(deq);
+    }
     /* a loss that depends on no param: nothing added, no gradient */
     wk_tensor *fz = mk(ctx, 4, 1, 1, 1, -1, 1, false);
     wk_tensor *l4 = wk_sum(ctx, fz);

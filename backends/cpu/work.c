@@ -4,8 +4,9 @@
 /* attention.c: per-thread bytes for its rows, blocks and widened K/V (independent of nth) */
 size_t wk_cpu_flash_attn_scratch(const wk_tensor *node);
 
-/* out_prod.c: floats of the transposed operands */
+/* out_prod.c: floats of the transposed operands; bytes of a thread's dequantized rows */
 size_t wk_cpu_out_prod_shared(const wk_tensor *dst);
+size_t wk_cpu_out_prod_scratch(const wk_tensor *dst);
 
 size_t wk_cpu_shared_size(const wk_tensor *node, int nth) {
     switch (node->op) {
@@ -32,6 +33,7 @@ size_t wk_cpu_scratch_size(const wk_tensor *node, int nth) {
     case WK_OP_SOFT_MAX: return (size_t)a->ne[0] * sizeof(float);
     case WK_OP_ROPE: return (size_t)a->ne[0] * sizeof(float);
     case WK_OP_FLASH_ATTN: return wk_cpu_flash_attn_scratch(node); /* layout in attention.c */
+    case WK_OP_OUT_PROD: return wk_cpu_out_prod_scratch(node);
     case WK_OP_MUL_MAT: /* one quantized row on its way to a panel row */
         return wk_type_block_size(a->type) > 1 && wk_cpu_qpanel_on(wk_cpu_isa_current(), node)
                    ? wk_cpu_qrow_size(a->type, node->src[1]->ne[0])

@@ -122,6 +122,8 @@ static wk_tensor *unbroadcast(wk_ctx *ctx, wk_tensor *g, const wk_tensor *like) 
 static wk_tensor *as_f32(bw_state *b, wk_tensor *a, const wk_tensor *t) {
     if (a->type == WK_TYPE_F32) return a;
     if (a->type == WK_TYPE_F16 || a->type == WK_TYPE_BF16) return wk_cast(b->ctx, a, WK_TYPE_F32);
+    /* a frozen quantized weight: OUT_PROD reads its rows dequantized (no f32 copy) */
+    if (wk_type_block_size(a->type) > 1 && a->ne[2] == 1 && a->ne[3] == 1) return a;
     (void)t;
     b->unsupported = true;
     return wk_err_null(WK_ERR_UNSUPPORTED, "no gradient through %s weights", wk_type_name(a->type));

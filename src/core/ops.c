@@ -340,7 +340,11 @@ wk_tensor *wk_mul_mat(wk_ctx *ctx, wk_tensor *a, wk_tensor *b) {
 
 wk_tensor *wk_out_prod(wk_ctx *ctx, wk_tensor *a, wk_tensor *b) {
     CHECK_ARG(ctx && a && b, "OUT_PROD");
-    if (!need_f32(a, "OUT_PROD") || !need_f32(b, "OUT_PROD")) return NULL;
+    /* a quantized a (a frozen weight: the input gradient of its MUL_MAT) is read row by row */
+    const bool qa = wk_type_block_size(a->type) > 1;
+    if (qa && (a->ne[2] != 1 || a->ne[3] != 1 || b->ne[2] != 1 || b->ne[3] != 1 || !wk_tensor_is_contiguous(a)))
+        return wk_err_null(WK_ERR_UNSUPPORTED, "OUT_PROD: a quantized a must be a contiguous matrix, b 2-D");
+    if ((!qa && !need_f32(a, "OUT_PROD")) || !need_f32(b, "OUT_PROD")) return NULL;
     if (a->ne[1] != b->ne[1])
         return wk_err_null(WK_ERR_SHAPE, "OUT_PROD: dim 1 differs (%lld vs %lld)", (long long)a->ne[1],
                            (long long)b->ne[1]);

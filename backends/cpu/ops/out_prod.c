@@ -3,6 +3,9 @@
  * gradient of MUL_MAT: k runs over tokens). Both operands are first transposed into shared
  * memory so k is contiguous, then dst goes through the same f32 gemm tiles as MUL_MAT
  * (the ISA's gemm_f32, or OpenBLAS for large products), split over threads. */
+#include <string.h>
+
+#include "../../../src/quant/quant.h"
 #include "../blas.h"
 #include "../cpu_internal.h"
 
@@ -11,11 +14,16 @@
 
 /* An operand whose k runs contiguously already (a transposed view, as MUL_MAT's input
  * gradient passes) is read in place; others are transposed. */
-static int k_contig(const wk_tensor *x) { return x->nb[1] == sizeof(float) && x->nb[0] % sizeof(float) == 0; }
+static int k_contig(const wk_tensor *x) {
+    return x->type == WK_TYPE_F32 && x->nb[1] == sizeof(float) && x->nb[0] % sizeof(float) == 0;
+}
 static int64_t n_floats(const wk_tensor *x) { return k_contig(x) ? 0 : x->ne[0] * x->ne[1] * x->ne[2] * x->ne[3]; }
 
 /* floats of shared memory: the transposes a^T and b^T where needed, per batch */
-size_t wk_cpu_out_prod_shared(const wk_tensor *dst) { return (size_t)(n_floats(dst->src[0]) + n_floats(dst->src[1])); }
+size_t wk_cpu_out_prod_shared(const wk_tensor *dst) {
+    if (wk_type_block_size(dst->src[0]->type) > 1) return 0; /* out_prod_quant: per-thread scratch only */
+    return (size_t)(n_floats(dst->src[0]) + n_floats(dst->src[1]));
+}
 
 /* x^T as rows of k floats: base, row stride and batch strides, in floats */
 typedef struct {
@@ -57,8 +65,45 @@ static void transpose_items(const wk_tensor *x, float *t, int64_t lo, int64_t hi
     }
 }
 
+/* A quantized a [M, K] (rows of a frozen weight) against f32 b [N, K]: each thread owns
+ * a range of dst's columns j, dequantizes QK rows of a at a time into its scratch and
+ * adds b[j, k] times each row to dst column j. No f32 copy of the weight is made. */
+#define QK_ROWS 64
+
+size_t wk_cpu_out_prod_scratch(const wk_tensor *dst) {
+    const wk_tensor *a = dst->src[0];
+    return wk_type_block_size(a->type) > 1 ? (size_t)QK_ROWS * (size_t)a->ne[0] * sizeof(float) : 0;
+}
+
+static void out_prod_quant(const wk_cpu_params *p, wk_tensor *dst) {
+    const wk_tensor *a = dst->src[0], *b = dst->src[1];
+    const int64_t M = a->ne[0], K = a->ne[1], N = b->ne[0];
+    int64_t j0, j1;
+    wk_cpu_range(N, p, &j0, &j1);
+    float *buf = p->scratch;
+    for (int64_t j = j0; j < j1; j++) memset((char *)dst->data + j * dst->nb[1], 0, (size_t)M * sizeof(float));
+    for (int64_t k0 = 0; k0 < K && j0 < j1; k0 += QK_ROWS) {
+        const int64_t kn = K - k0 < QK_ROWS ? K - k0 : QK_ROWS;
+        for (int64_t kk = 0; kk < kn; kk++)
+            wk_dequantize_row(a->type, (const char *)a->data + (k0 + kk) * a->nb[1], buf + kk * M, M);
+        for (int64_t j = j0; j < j1; j++) {
+            float *y = (float *)((char *)dst->data + j * dst->nb[1]);
+            for (int64_t kk = 0; kk < kn; kk++) {
+                const float c = *(const float *)((const char *)b->data + j * b->nb[0] + (k0 + kk) * b->nb[1]);
+                if (c == 0.0f) continue;
+                const float *row = buf + kk * M;
+                for (int64_t i = 0; i < M; i++) y[i] += c * row[i];
+            }
+        }
+    }
+}
+
 void wk_cpu_OUT_PROD(const wk_cpu_params *p, wk_tensor *dst) {
     const wk_tensor *a = dst->src[0], *b = dst->src[1];
+    if (wk_type_block_size(a->type) > 1) {
+        out_prod_quant(p, dst);
+        return;
+    }
     const int64_t M = a->ne[0], K = a->ne[1], N = b->ne[0], B2 = b->ne[2], B3 = b->ne[3];
     const int64_t A2 = a->ne[2], A3 = a->ne[3];
     const int64_t r2 = B2 / A2, r3 = B3 / A3;
