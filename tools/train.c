@@ -601,7 +601,7 @@ static int eval_val(run_state *R, int32_t *in, int32_t *lab, double *loss) {
     for (long i = 0; i < R->c.eval_batches; i++) {
         next_batch(&R->val, &pos, &ep, in, lab, B, T);
         float l;
-        if (wk_llama_train_compute(R->m, R->be, in, lab, &l) != WK_OK) {
+        if (wk_llama_train_eval(R->m, R->be, in, lab, &l) != WK_OK) {
             fprintf(stderr, "\n" CMD ": validation: %s\n", wk_last_error());
             return 1;
         }

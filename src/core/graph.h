@@ -10,5 +10,8 @@ void wk_graph_destroy(wk_graph *g);
 wk_status wk_graph_plan(wk_graph *g);
 /* Points every planned node (and every view of one) into buf (plan_bytes long). */
 void wk_graph_bind(wk_graph *g, void *buf);
+/* Computes g's nodes up to and including t (e.g. a loss before its backward nodes), with
+ * the memory plan of the whole graph. */
+wk_status wk_graph_compute_until(wk_backend *be, wk_graph *g, const wk_tensor *t);
 
 #endif

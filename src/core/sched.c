@@ -44,8 +44,22 @@ static wk_status ensure_plan(wk_backend *be, wk_graph *g) {
     return WK_OK;
 }
 
+static wk_status compute_nodes(wk_backend *be, wk_graph *g, int n_nodes);
+
 wk_status wk_graph_compute(wk_backend *be, wk_graph *g) {
     if (!be || !g) return wk_err(WK_ERR_INVALID_ARG, "wk_graph_compute: NULL backend or graph");
+    return compute_nodes(be, g, g->n_nodes);
+}
+
+wk_status wk_graph_compute_until(wk_backend *be, wk_graph *g, const wk_tensor *t) {
+    if (!be || !g || !t) return wk_err(WK_ERR_INVALID_ARG, "wk_graph_compute_until: NULL argument");
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i] == t) return compute_nodes(be, g, i + 1);
+    return wk_err(WK_ERR_INVALID_ARG, "wk_graph_compute_until: '%s' is not a node of the graph", t->name);
+}
+
+/* nodes [0, n_nodes) of g, planned for the whole graph */
+static wk_status compute_nodes(wk_backend *be, wk_graph *g, int n_nodes) {
     wk_status st = check_leaves(g);
     if (st != WK_OK) return st;
     st = ensure_plan(be, g);
@@ -54,16 +68,16 @@ wk_status wk_graph_compute(wk_backend *be, wk_graph *g) {
     int n_backends = 1;
     /* assign, then run maximal runs of nodes that share a backend */
     int first = 0, cur = -1;
-    for (int i = 0; i <= g->n_nodes; i++) {
+    for (int i = 0; i <= n_nodes; i++) {
         int b = -1;
-        if (i < g->n_nodes) {
+        if (i < n_nodes) {
             for (int k = 0; k < n_backends && b < 0; k++)
                 if (backends[k]->iface->supports_op(backends[k], g->nodes[i])) b = k;
             if (b < 0)
                 return wk_err(WK_ERR_UNSUPPORTED, "no backend supports %s on '%s' (%s)", wk_op_name(g->nodes[i]->op),
                               g->nodes[i]->name, wk_type_name(g->nodes[i]->src[0] ? g->nodes[i]->src[0]->type : g->nodes[i]->type));
         }
-        if (i == g->n_nodes || (cur >= 0 && b != cur)) {
+        if (i == n_nodes || (cur >= 0 && b != cur)) {
             if (cur >= 0 && i > first) {
                 st = backends[cur]->iface->graph_compute(backends[cur], g, first, i);
                 if (st != WK_OK) return st;

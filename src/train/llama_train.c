@@ -14,6 +14,7 @@
 #include "gguf.h"
 #include "llama_train.h"
 #include "src/core/error.h"
+#include "src/core/graph.h"
 #include "src/core/tensor.h"
 
 enum { W_ATTN_NORM, W_Q, W_K, W_V, W_O, W_FFN_NORM, W_GATE, W_UP, W_DOWN, W_PER_LAYER };
@@ -451,9 +452,7 @@ static wk_status compute_checkpointed(wk_llama_train *m, wk_backend *be, const i
     return WK_OK;
 }
 
-wk_status wk_llama_train_compute(wk_llama_train *m, wk_backend *be, const int32_t *tokens, const int32_t *labels,
-                                 float *loss) {
-    if (!m || !be || !tokens || !labels) return wk_err(WK_ERR_INVALID_ARG, "llama train: compute: NULL argument");
+static wk_status check_batch(const wk_llama_train *m, const int32_t *tokens, const int32_t *labels) {
     const int64_t N = (int64_t)m->B * m->T;
     for (int64_t i = 0; i < N; i++) {
         if (tokens[i] < 0 || tokens[i] >= m->hp.n_vocab)
@@ -463,6 +462,44 @@ wk_status wk_llama_train_compute(wk_llama_train *m, wk_backend *be, const int32_
             return wk_err(WK_ERR_INVALID_ARG, "llama train: label %d at %lld is outside the vocabulary (%d)",
                           labels[i], (long long)i, m->hp.n_vocab);
     }
+    return WK_OK;
+}
+
+wk_status wk_llama_train_eval(wk_llama_train *m, wk_backend *be, const int32_t *tokens, const int32_t *labels,
+                              float *loss) {
+    if (!m || !be || !tokens || !labels || !loss) return wk_err(WK_ERR_INVALID_ARG, "llama train: eval: NULL argument");
+    wk_status st = check_batch(m, tokens, labels);
+    if (st != WK_OK) return st;
+    const int64_t N = (int64_t)m->B * m->T;
+    memcpy(wk_tensor_data(m->tokens), tokens, (size_t)N * sizeof(int32_t));
+    memcpy(wk_tensor_data(m->labels), labels, (size_t)N * sizeof(int32_t));
+    if (!m->opts.checkpoint) {
+        st = wk_graph_compute_until(be, m->graph, m->loss);
+    } else { /* the layers' forward graph, then the head's nodes up to its loss */
+        const int64_t E = m->hp.n_embd, L = m->hp.n_layer;
+        const size_t xs = (size_t)N * (size_t)E;
+        const float *emb = wk_tensor_data(m->params[0]);
+        for (int64_t i = 0; i < N; i++)
+            memcpy(m->acts + (size_t)i * E, emb + (size_t)tokens[i] * E, (size_t)E * sizeof(float));
+        for (int64_t l = 0; l < L && st == WK_OK; l++) {
+            for (int k = 0; k < W_PER_LAYER; k++) m->lw[k]->data = wk_tensor_data(m->params[1 + l * W_PER_LAYER + k]);
+            m->l_in->data = m->acts + (size_t)l * xs;
+            st = wk_graph_compute(be, m->g_fwd);
+            if (st == WK_OK) memcpy(m->acts + (size_t)(l + 1) * xs, wk_tensor_data(m->l_out), xs * sizeof(float));
+        }
+        m->h_in->data = m->acts + (size_t)L * xs;
+        if (st == WK_OK) st = wk_graph_compute_until(be, m->g_head, m->loss);
+    }
+    if (st == WK_OK) *loss = *(const float *)wk_tensor_data(m->loss);
+    return st;
+}
+
+wk_status wk_llama_train_compute(wk_llama_train *m, wk_backend *be, const int32_t *tokens, const int32_t *labels,
+                                 float *loss) {
+    if (!m || !be || !tokens || !labels) return wk_err(WK_ERR_INVALID_ARG, "llama train: compute: NULL argument");
+    wk_status cst = check_batch(m, tokens, labels);
+    if (cst != WK_OK) return cst;
+    const int64_t N = (int64_t)m->B * m->T;
     memcpy(wk_tensor_data(m->tokens), tokens, (size_t)N * sizeof(int32_t));
     memcpy(wk_tensor_data(m->labels), labels, (size_t)N * sizeof(int32_t));
     if (m->opts.checkpoint) return compute_checkpointed(m, be, tokens, loss);

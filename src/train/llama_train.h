@@ -53,6 +53,10 @@ void wk_llama_train_init_random(wk_llama_train *m, uint64_t seed);
 wk_status wk_llama_train_compute(wk_llama_train *m, wk_backend *be, const int32_t *tokens,
                                  const int32_t *labels, float *loss);
 
+/* The loss only: the forward nodes (no backward, gradients untouched), e.g. validation. */
+wk_status wk_llama_train_eval(wk_llama_train *m, wk_backend *be, const int32_t *tokens,
+                              const int32_t *labels, float *loss);
+
 const wk_llama_hparams *wk_llama_train_hparams(const wk_llama_train *m);
 int wk_llama_train_n_params(const wk_llama_train *m);
 /* Param i (GGUF name set as its tensor name), in the order: token_embd, blk.0.* ..., output_norm, output. */

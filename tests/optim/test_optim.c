@@ -293,6 +293,14 @@ static void test_llama_modes(void) {
             if (wk_optim_step_grads(o[k], g, 3e-3f, NULL) != WK_OK) { check(false, wk_last_error()); return; }
         }
     }
+    for (int k = 0; k < 3; k++) { /* the forward-only evaluation gives the training loss, bit for bit */
+        float le = NAN, lc = NAN;
+        const bool ok = wk_llama_train_eval(m[k], be, tok, lab, &le) == WK_OK &&
+                        wk_llama_train_compute(m[k], be, tok, lab, &lc) == WK_OK;
+        char what[160];
+        snprintf(what, sizeof what, "%s: eval loss %.6f == compute loss %.6f", names[k], le, lc);
+        check(ok && le == lc, what);
+    }
     for (int k = 1; k < 3; k++) {
         const double tol = k == 1 ? 1e-5 : 2e-2;
         double worst = 0;
