@@ -494,6 +494,43 @@ static void test_attn_kernels(void) {
     printf("  exp_sum worst relative error %.3g (bound 4e-7)\n", worst);
 }
 
+/* OUT_PROD with a quantized a (a frozen weight's rows, the QLoRA input gradient): f64
+ * reference over the dequantized rows; b contiguous (copied into k-contiguous tiles) and
+ * permuted (k contiguous, read in place); K across the 64-row chunks. */
+static void test_out_prod_quant(void) {
+    printf("out_prod (quantized a)\n");
+    static const wk_type types[] = {WK_TYPE_Q8_0, WK_TYPE_Q4_0, WK_TYPE_Q4_K, WK_TYPE_Q6_K};
+    for (int ti = 0; ti < 4; ti++)
+        for (int L = 0; L < TU_N_LAYOUTS; L += 2) {
+            const wk_type t = types[ti];
+            const int64_t M = 256, K = 70, N = 50;
+            wk_ctx *ctx = new_ctx();
+            wk_tensor *a = wk_new_tensor_2d(ctx, t, M, K);
+            float *row = malloc(sizeof(float) * M), *deq = malloc(sizeof(float) * M * K);
+            for (int64_t k = 0; k < K; k++) {
+                for (int64_t i = 0; i < M; i++) row[i] = (float)tu_uniform(-1, 1);
+                wk_quantize_row(t, row, (char *)a->data + k * a->nb[1], M);
+                wk_dequantize_row(t, (char *)a->data + k * a->nb[1], deq + k * M, M);
+            }
+            const int64_t bne[4] = {N, K, 1, 1};
+            wk_tensor *b = tu_rand(ctx, WK_TYPE_F32, bne, (tu_layout)L, -1, 1);
+            wk_tensor *out = wk_out_prod(ctx, a, b);
+            double *ref = ref_alloc(M * N);
+            for (int64_t j = 0; j < N; j++)
+                for (int64_t i = 0; i < M; i++) {
+                    double sum = 0;
+                    for (int64_t k = 0; k < K; k++) sum += deq[k * M + i] * tu_get(b, j, k, 0, 0);
+                    ref[j * M + i] = sum;
+                }
+            char what[128];
+            snprintf(what, sizeof what, "out_prod %s a[%lld,%lld] b[%lld,%lld] %s", wk_type_name(t), (long long)M,
+                     (long long)K, (long long)N, (long long)K, tu_layout_name[L]);
+            run_check(ctx, out, ref, (double)K * 4e-8 * 2, 1e-6, what);
+            free(ref), free(row), free(deq);
+            wk_ctx_free(ctx);
+        }
+}
+
 /* ---- CROSS_ENTROPY ------------------------------------------------------------------- */
 
 /* Tolerance: log-sum-exp and the mean are in double; one rounding to f32 at the end.
@@ -662,6 +699,7 @@ int main(void) {
         test_cross_entropy();
         test_kl_div();
         test_out_prod();
+        test_out_prod_quant();
         ran++;
     }
     if (!ran) { printf("no ISA path ran  FAIL\n"); fails++; }

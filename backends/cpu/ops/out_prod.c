@@ -65,14 +65,20 @@ static void transpose_items(const wk_tensor *x, float *t, int64_t lo, int64_t hi
     }
 }
 
-/* A quantized a [M, K] (rows of a frozen weight) against f32 b [N, K]: each thread owns
- * a range of dst's columns j, dequantizes QK rows of a at a time into its scratch and
- * adds b[j, k] times each row to dst column j. No f32 copy of the weight is made. */
+/* A quantized a [M, K] (rows of a frozen weight) against f32 b [N, K]: each thread owns a
+ * range of dst's columns j. QK_ROWS rows of a at a time are dequantized into the thread's
+ * scratch and transposed (k contiguous), then the ISA's f32 gemm tile multiplies them with
+ * the thread's b rows (k contiguous in the usual transposed-gradient view; copied when not)
+ * into a small tile that is added to dst. No f32 copy of the whole weight is made. */
 #define QK_ROWS 64
+#define QJ 48 /* b rows per gemm tile */
 
 size_t wk_cpu_out_prod_scratch(const wk_tensor *dst) {
     const wk_tensor *a = dst->src[0];
-    return wk_type_block_size(a->type) > 1 ? (size_t)QK_ROWS * (size_t)a->ne[0] * sizeof(float) : 0;
+    if (wk_type_block_size(a->type) <= 1) return 0;
+    /* rows, their transpose, b's tile with k contiguous, the product tile */
+    const size_t M = (size_t)a->ne[0];
+    return (2 * QK_ROWS * M + QJ * QK_ROWS + QJ * M) * sizeof(float);
 }
 
 static void out_prod_quant(const wk_cpu_params *p, wk_tensor *dst) {
@@ -80,19 +86,32 @@ static void out_prod_quant(const wk_cpu_params *p, wk_tensor *dst) {
     const int64_t M = a->ne[0], K = a->ne[1], N = b->ne[0];
     int64_t j0, j1;
     wk_cpu_range(N, p, &j0, &j1);
-    float *buf = p->scratch;
+    float *rows = p->scratch, *rt = rows + QK_ROWS * M, *bt = rt + QK_ROWS * M, *ct = bt + QJ * QK_ROWS;
     for (int64_t j = j0; j < j1; j++) memset((char *)dst->data + j * dst->nb[1], 0, (size_t)M * sizeof(float));
     for (int64_t k0 = 0; k0 < K && j0 < j1; k0 += QK_ROWS) {
         const int64_t kn = K - k0 < QK_ROWS ? K - k0 : QK_ROWS;
         for (int64_t kk = 0; kk < kn; kk++)
-            wk_dequantize_row(a->type, (const char *)a->data + (k0 + kk) * a->nb[1], buf + kk * M, M);
-        for (int64_t j = j0; j < j1; j++) {
-            float *y = (float *)((char *)dst->data + j * dst->nb[1]);
-            for (int64_t kk = 0; kk < kn; kk++) {
-                const float c = *(const float *)((const char *)b->data + j * b->nb[0] + (k0 + kk) * b->nb[1]);
-                if (c == 0.0f) continue;
-                const float *row = buf + kk * M;
-                for (int64_t i = 0; i < M; i++) y[i] += c * row[i];
+            wk_dequantize_row(a->type, (const char *)a->data + (k0 + kk) * a->nb[1], rows + kk * M, M);
+        for (int64_t i = 0; i < M; i++) /* rt[i][kk]: k contiguous for the gemm tile */
+            for (int64_t kk = 0; kk < kn; kk++) rt[i * kn + kk] = rows[kk * M + i];
+        for (int64_t jt = j0; jt < j1; jt += QJ) {
+            const int n = (int)(j1 - jt < QJ ? j1 - jt : QJ);
+            const float *bp;
+            size_t ldb;
+            if (b->nb[1] == sizeof(float)) { /* b[j, k] contiguous in k: read in place */
+                bp = (const float *)((const char *)b->data + jt * b->nb[0] + k0 * b->nb[1]);
+                ldb = b->nb[0] / sizeof(float);
+            } else {
+                for (int jj = 0; jj < n; jj++)
+                    for (int64_t kk = 0; kk < kn; kk++)
+                        bt[jj * kn + kk] = *(const float *)((const char *)b->data + (jt + jj) * b->nb[0] + (k0 + kk) * b->nb[1]);
+                bp = bt, ldb = (size_t)kn;
+            }
+            p->isa->gemm_f32(kn, (int)M, n, rt, (size_t)kn, bp, ldb, ct, (size_t)M);
+            for (int jj = 0; jj < n; jj++) {
+                float *y = (float *)((char *)dst->data + (jt + jj) * dst->nb[1]);
+                const float *c = ct + (size_t)jj * M;
+                for (int64_t i = 0; i < M; i++) y[i] += c[i];
             }
         }
     }
