@@ -42,6 +42,13 @@ struct wk_llama_train {
     float *acts;                 /* (n_layer + 1) x N x E saved layer inputs */
     float *gbuf[2];              /* N x E gradient w.r.t. the current layer input, ping-pong */
     float **grads;               /* per param: its gradient (malloc'd in checkpoint mode) */
+    /* LoRA on a frozen base (opts.lora_rank > 0): the base GGUF stays mapped and its weights
+     * (any type, quantized included) are leaves of wctx over the mapping; the params are the
+     * A and B of each targeted matrix, la/lb[il * W_PER_LAYER + k] (NULL where untargeted) */
+    void *base;                  /* wk_gguf * */
+    wk_ctx *wctx;
+    wk_tensor **la, **lb;
+    float lora_scale;
 };
 
 static wk_status check_hparams(const wk_llama_hparams *hp) {
@@ -75,7 +82,18 @@ static wk_status op_failed(void) { return WK_ERR_SHAPE; }
 
 /* A matrix param as the matmuls see it: itself, or its bf16 rounding (mixed precision). */
 static wk_tensor *mat(const wk_llama_train *m, wk_tensor *w) {
-    return m->opts.bf16 ? wk_cast(m->ctx, w, WK_TYPE_BF16) : w;
+    return m->opts.bf16 && wk_tensor_type(w) == WK_TYPE_F32 ? wk_cast(m->ctx, w, WK_TYPE_BF16) : w;
+}
+
+/* w x for matrix k of layer il, plus its LoRA term s B (A x) when it is targeted */
+static wk_tensor *proj(wk_llama_train *m, int il, int k, wk_tensor *w, wk_tensor *x) {
+    wk_ctx *c = m->ctx;
+    wk_tensor *y = wk_mul_mat(c, mat(m, w), x);
+    if (il >= 0 && m->la && m->la[il * W_PER_LAYER + k] && y) {
+        wk_tensor *d = wk_mul_mat(c, m->lb[il * W_PER_LAYER + k], wk_mul_mat(c, m->la[il * W_PER_LAYER + k], x));
+        y = d ? wk_add(c, y, wk_scale(c, d, m->lora_scale)) : NULL;
+    }
+    return y;
 }
 
 /* RMSNorm times its weight. */
@@ -84,7 +102,7 @@ static wk_tensor *norm(wk_ctx *c, wk_tensor *x, wk_tensor *w, float eps) {
 }
 
 /* One transformer block: x -> x + attn(norm(x)) -> + ffn(norm(.)), weights w[W_*]. */
-static wk_tensor *layer(wk_llama_train *m, wk_tensor *x, wk_tensor *const *w) {
+static wk_tensor *layer(wk_llama_train *m, wk_tensor *x, wk_tensor *const *w, int il) {
     const wk_llama_hparams *hp = &m->hp;
     const int64_t E = hp->n_embd, H = hp->n_head, HKV = hp->n_head_kv, HD = E / H;
     const int64_t T = m->T, N = (int64_t)m->B * m->T;
@@ -93,9 +111,9 @@ static wk_tensor *layer(wk_llama_train *m, wk_tensor *x, wk_tensor *const *w) {
     rp.freq_base = hp->rope_base;
     const float scale = 1.0f / sqrtf((float)HD);
     wk_tensor *h = norm(c, x, w[W_ATTN_NORM], hp->rms_eps);
-    wk_tensor *q = wk_rope(c, wk_reshape_3d(c, wk_mul_mat(c, mat(m, w[W_Q]), h), HD, H, N), m->pos, NULL, &rp);
-    wk_tensor *k = wk_rope(c, wk_reshape_3d(c, wk_mul_mat(c, mat(m, w[W_K]), h), HD, HKV, N), m->pos, NULL, &rp);
-    wk_tensor *v = wk_reshape_3d(c, wk_mul_mat(c, mat(m, w[W_V]), h), HD, HKV, N);
+    wk_tensor *q = wk_rope(c, wk_reshape_3d(c, proj(m, il, W_Q, w[W_Q], h), HD, H, N), m->pos, NULL, &rp);
+    wk_tensor *k = wk_rope(c, wk_reshape_3d(c, proj(m, il, W_K, w[W_K], h), HD, HKV, N), m->pos, NULL, &rp);
+    wk_tensor *v = wk_reshape_3d(c, proj(m, il, W_V, w[W_V], h), HD, HKV, N);
     if (!q || !k || !v) return NULL;
     wk_tensor *o = NULL; /* [HD, H, N] */
     for (int b = 0; b < m->B; b++) {
@@ -111,10 +129,10 @@ static wk_tensor *layer(wk_llama_train *m, wk_tensor *x, wk_tensor *const *w) {
         o = o ? wk_concat(c, o, ob, 2) : ob;
         if (!o) return NULL;
     }
-    x = wk_add(c, x, wk_mul_mat(c, mat(m, w[W_O]), wk_reshape_2d(c, o, H * HD, N)));
+    x = wk_add(c, x, proj(m, il, W_O, w[W_O], wk_reshape_2d(c, o, H * HD, N)));
     wk_tensor *h2 = norm(c, x, w[W_FFN_NORM], hp->rms_eps);
-    wk_tensor *f = wk_swiglu(c, wk_mul_mat(c, mat(m, w[W_GATE]), h2), wk_mul_mat(c, mat(m, w[W_UP]), h2));
-    return wk_add(c, x, wk_mul_mat(c, mat(m, w[W_DOWN]), f));
+    wk_tensor *f = wk_swiglu(c, proj(m, il, W_GATE, w[W_GATE], h2), proj(m, il, W_UP, w[W_UP], h2));
+    return wk_add(c, x, proj(m, il, W_DOWN, w[W_DOWN], f));
 }
 
 /* final norm, output matrix, mean cross-entropy against m->labels */
@@ -167,9 +185,9 @@ static wk_status build_checkpointed(wk_llama_train *m) {
     for (int k = 0; k < W_PER_LAYER; k++) m->own[k] = m->lw[k]->data;
     m->own[W_PER_LAYER] = m->l_in->data, m->own[W_PER_LAYER + 1] = m->b_in->data;
     m->own[W_PER_LAYER + 2] = m->b_gin->data, m->own[W_PER_LAYER + 3] = m->h_in->data;
-    wk_tensor *y1 = layer(m, m->l_in, m->lw);
+    wk_tensor *y1 = layer(m, m->l_in, m->lw, -1);
     if (!y1 || !(m->l_out = y1) || !(m->g_fwd = graph_of(c, y1, false))) return op_failed();
-    wk_tensor *y2 = layer(m, m->b_in, m->lw);
+    wk_tensor *y2 = layer(m, m->b_in, m->lw, -1);
     wk_tensor *s = y2 ? wk_sum(c, wk_mul(c, y2, m->b_gin)) : NULL;
     if (!s || !(m->g_bwd = graph_of(c, s, true))) return op_failed();
     const int np = m->n_params;
@@ -184,6 +202,82 @@ static wk_status build_checkpointed(wk_llama_train *m) {
     for (int i = 0; i < np; i++)
         if (!(m->grads[i] = malloc((size_t)wk_tensor_nelements(m->params[i]) * sizeof(float))))
             return wk_err(WK_ERR_NOMEM, "llama train: out of memory for gradients");
+    return WK_OK;
+}
+
+/* a frozen base weight over the mapping: name, expected [ne0, ne1]; optional -> NULL ok */
+static wk_tensor *base_weight(wk_llama_train *m, const char *name, int64_t ne0, int64_t ne1, bool optional,
+                              wk_status *st) {
+    const wk_gguf *g = m->base;
+    const int64_t i = wk_gguf_find_tensor(g, name);
+    if (i < 0) {
+        if (!optional) *st = wk_err(WK_ERR_FORMAT, "base model: no tensor %s", name);
+        return NULL;
+    }
+    const wk_gguf_tensor *d = wk_gguf_tensor_at(g, (uint64_t)i);
+    if (d->ne[0] != ne0 || d->ne[1] != ne1 || d->ne[2] != 1 || d->ne[3] != 1) {
+        *st = wk_err(WK_ERR_FORMAT, "base model: %s has shape [%lld, %lld], expected [%lld, %lld]", name,
+                     (long long)d->ne[0], (long long)d->ne[1], (long long)ne0, (long long)ne1);
+        return NULL;
+    }
+    const wk_type t = (wk_type)d->type;
+    if ((ne1 == 1 && t != WK_TYPE_F32) || wk_type_size(t) == 0) {
+        *st = wk_err(WK_ERR_UNSUPPORTED, "base model: %s has type %s, not usable here", name,
+                     wk_gguf_ggml_type_name(d->type) ? wk_gguf_ggml_type_name(d->type) : "?");
+        return NULL;
+    }
+    const int64_t ne[4] = {ne0, ne1, 1, 1};
+    wk_tensor *x = wk_new_tensor(m->wctx, t, 4, ne);
+    if (!x || wk_tensor_nbytes(x) != d->nbytes) {
+        *st = wk_err(WK_ERR_FORMAT, "base model: %s: size does not match its type and shape", name);
+        return NULL;
+    }
+    wk_tensor_set_data(x, (void *)d->data); /* only read */
+    wk_tensor_set_name(x, name);
+    return x;
+}
+
+/* LoRA mode: frozen base weights, params = A [n_in, r] and B [r, n_out] of each target */
+static wk_status build_lora(wk_llama_train *m) {
+    const wk_llama_hparams *hp = &m->hp;
+    const int64_t E = hp->n_embd, V = hp->n_vocab, N = (int64_t)m->B * m->T, r = m->opts.lora_rank;
+    wk_ctx *c = m->ctx;
+    wk_status st = WK_OK;
+    char nm[96];
+    wk_ctx_params cp = {.no_alloc = true};
+    if ((st = wk_ctx_create(&cp, &m->wctx)) != WK_OK) return st;
+    const size_t nl = (size_t)hp->n_layer * W_PER_LAYER;
+    m->la = calloc(nl, sizeof *m->la);
+    m->lb = calloc(nl, sizeof *m->lb);
+    if (!m->la || !m->lb) return wk_err(WK_ERR_NOMEM, "llama train: out of memory");
+    wk_tensor *emb = base_weight(m, "token_embd.weight", E, V, false, &st);
+    if (!emb) return st;
+    int ip = 0;
+    wk_tensor *x = wk_get_rows(c, emb, m->tokens);
+    for (int l = 0; l < hp->n_layer && x; l++) {
+        wk_tensor *w[W_PER_LAYER];
+        for (int k = 0; k < W_PER_LAYER; k++) {
+            snprintf(nm, sizeof nm, "blk.%d.%s.weight", l, k_layer_names[k]);
+            const int64_t *sh = layer_shape(hp, k);
+            if (!(w[k] = base_weight(m, nm, sh[0], sh[1], false, &st))) return st;
+            if (!(m->opts.lora_targets >> k & 1) || sh[1] == 1) continue;
+            snprintf(nm, sizeof nm, "blk.%d.%s.weight.lora_a", l, k_layer_names[k]);
+            m->la[l * W_PER_LAYER + k] = new_param(m, ip++, nm, sh[0], r);
+            snprintf(nm, sizeof nm, "blk.%d.%s.weight.lora_b", l, k_layer_names[k]);
+            m->lb[l * W_PER_LAYER + k] = new_param(m, ip++, nm, r, sh[1]);
+            if (!m->la[l * W_PER_LAYER + k] || !m->lb[l * W_PER_LAYER + k]) return op_failed();
+        }
+        x = layer(m, x, w, l);
+    }
+    if (!x) return op_failed();
+    m->n_params = ip;
+    wk_tensor *onorm = base_weight(m, "output_norm.weight", E, 1, false, &st);
+    if (!onorm) return st;
+    wk_tensor *wout = base_weight(m, "output.weight", E, V, true, &st); /* absent: tied to the embedding */
+    if (st != WK_OK) return st;
+    m->loss = head(m, x, onorm, wout ? wout : emb);
+    if (!m->loss || !(m->graph = graph_of(c, m->loss, true))) return op_failed();
+    (void)N;
     return WK_OK;
 }
 
@@ -204,6 +298,7 @@ static wk_status build(wk_llama_train *m) {
     for (int64_t i = 0; i < T; i++) /* row i = query i sees keys 0..i */
         for (int64_t j = 0; j < T; j++) mask[i * T + j] = j <= i ? 0.0f : -INFINITY;
 
+    if (m->base) return build_lora(m);
     int ip = 0;
     wk_tensor *emb = new_param(m, ip++, "token_embd.weight", E, V);
     if (!emb) return op_failed();
@@ -220,7 +315,7 @@ static wk_status build(wk_llama_train *m) {
     if (m->opts.checkpoint) return build_checkpointed(m);
 
     wk_tensor *x = wk_get_rows(c, emb, m->tokens);
-    for (int l = 0; l < hp->n_layer && x; l++) x = layer(m, x, m->params + 1 + l * W_PER_LAYER);
+    for (int l = 0; l < hp->n_layer && x; l++) x = layer(m, x, m->params + 1 + l * W_PER_LAYER, -1);
     if (!x) return op_failed();
     m->loss = head(m, x, onorm, wout);
     if (!m->loss || !(m->graph = graph_of(c, m->loss, true))) return op_failed();
@@ -231,23 +326,39 @@ wk_status wk_llama_train_create(const wk_llama_hparams *hp, int32_t n_batch, int
     return wk_llama_train_create_ex(hp, n_batch, n_seq_len, NULL, out);
 }
 
-wk_status wk_llama_train_create_ex(const wk_llama_hparams *hp, int32_t n_batch, int32_t n_seq_len,
-                                   const wk_llama_train_opts *opts, wk_llama_train **out) {
-    if (!out) return wk_err(WK_ERR_INVALID_ARG, "llama train: out is NULL");
-    *out = NULL;
-    if (!hp) return wk_err(WK_ERR_INVALID_ARG, "llama train: no hyper-parameters");
-    wk_status st = check_hparams(hp);
-    if (st != WK_OK) return st;
-    if (n_batch <= 0 || n_seq_len <= 0 || (int64_t)n_batch * n_seq_len > (1 << 24))
-        return wk_err(WK_ERR_INVALID_ARG, "llama train: batch %d x sequence length %d", n_batch, n_seq_len);
-    wk_llama_train *m = calloc(1, sizeof *m);
-    if (!m) return wk_err(WK_ERR_NOMEM, "llama train: out of memory");
+/* base: a wk_gguf * the model takes over (LoRA mode), or NULL */
+static wk_status create_internal(const wk_llama_hparams *hp, int32_t n_batch, int32_t n_seq_len,
+                                 const wk_llama_train_opts *opts, void *base, wk_llama_train **out) {
+    wk_status st = WK_OK; /* base is ours from here on, freed on every failure */
+    if (!out) st = wk_err(WK_ERR_INVALID_ARG, "llama train: out is NULL");
+    else *out = NULL;
+    if (st == WK_OK && !hp) st = wk_err(WK_ERR_INVALID_ARG, "llama train: no hyper-parameters");
+    if (st == WK_OK) st = check_hparams(hp);
+    if (st == WK_OK && (n_batch <= 0 || n_seq_len <= 0 || (int64_t)n_batch * n_seq_len > (1 << 24)))
+        st = wk_err(WK_ERR_INVALID_ARG, "llama train: batch %d x sequence length %d", n_batch, n_seq_len);
+    if (st == WK_OK && opts && opts->lora_rank > 0 && (opts->lora_rank > 4096 || !(opts->lora_alpha >= 0)))
+        st = wk_err(WK_ERR_INVALID_ARG, "llama train: LoRA rank %d / alpha %g out of range", opts->lora_rank,
+                    (double)opts->lora_alpha);
+    wk_llama_train *m = st == WK_OK ? calloc(1, sizeof *m) : NULL;
+    if (st == WK_OK && !m) st = wk_err(WK_ERR_NOMEM, "llama train: out of memory");
+    if (st != WK_OK) {
+        wk_gguf_free(base);
+        return st;
+    }
     m->hp = *hp;
     if (opts) m->opts = *opts;
+    m->base = base;
+    if (base && m->opts.checkpoint) {
+        wk_llama_train_free(m);
+        return wk_err(WK_ERR_UNSUPPORTED, "llama train: LoRA with gradient checkpointing is not supported yet");
+    }
+    m->lora_scale = m->opts.lora_rank > 0 ? (m->opts.lora_alpha > 0 ? m->opts.lora_alpha : (float)m->opts.lora_rank) /
+                                                (float)m->opts.lora_rank
+                                          : 0.0f;
     m->B = n_batch;
     m->T = n_seq_len;
-    m->n_params = 1 + hp->n_layer * W_PER_LAYER + 2;
-    m->params = calloc((size_t)m->n_params, sizeof *m->params);
+    m->n_params = 1 + hp->n_layer * W_PER_LAYER + 2; /* LoRA mode: set by build_lora */
+    m->params = calloc((size_t)(base ? 2 * W_PER_LAYER * hp->n_layer : m->n_params), sizeof *m->params);
     if (!m->params) {
         free(m);
         return wk_err(WK_ERR_NOMEM, "llama train: out of memory");
@@ -260,6 +371,13 @@ wk_status wk_llama_train_create_ex(const wk_llama_hparams *hp, int32_t n_batch, 
     }
     *out = m;
     return WK_OK;
+}
+
+wk_status wk_llama_train_create_ex(const wk_llama_hparams *hp, int32_t n_batch, int32_t n_seq_len,
+                                   const wk_llama_train_opts *opts, wk_llama_train **out) {
+    if (opts && opts->lora_rank > 0)
+        return wk_err(WK_ERR_INVALID_ARG, "llama train: LoRA needs a base model (wk_llama_train_create_lora)");
+    return create_internal(hp, n_batch, n_seq_len, opts, NULL, out);
 }
 
 void wk_llama_train_free(wk_llama_train *m) {
@@ -276,6 +394,10 @@ void wk_llama_train_free(wk_llama_train *m) {
         m->b_gin->data = m->own[W_PER_LAYER + 2], m->h_in->data = m->own[W_PER_LAYER + 3];
     }
     wk_ctx_free(m->ctx);
+    wk_ctx_free(m->wctx);
+    wk_gguf_free(m->base);
+    free(m->la);
+    free(m->lb);
     free(m->params);
     free(m);
 }
@@ -294,6 +416,13 @@ void wk_llama_train_init_random(wk_llama_train *m, uint64_t seed) {
         wk_tensor *t = m->params[i];
         float *d = wk_tensor_data(t);
         const int64_t n = wk_tensor_nelements(t);
+        if (m->base) { /* LoRA: B = 0 (the adapter starts as the identity), A ~ U(+-1/sqrt(n_in)) */
+            const bool is_b = strstr(wk_tensor_name(t), ".lora_b") != NULL;
+            const double a = 1.0 / sqrt((double)wk_tensor_ne(t, 0));
+            for (int64_t j = 0; j < n; j++)
+                d[j] = is_b ? 0.0f : (float)(a * (2.0 * (double)(splitmix64(&s) >> 11) * 0x1.0p-53 - 1.0));
+            continue;
+        }
         if (wk_tensor_ne(t, 1) == 1) { /* norm weights */
             for (int64_t j = 0; j < n; j++) d[j] = 1.0f;
             continue;
@@ -316,6 +445,49 @@ static wk_status gguf_u32(const wk_gguf *g, const char *path, const char *key, i
     return WK_OK;
 }
 
+static wk_status read_hparams(const wk_gguf *g, const char *path, wk_llama_hparams *out) {
+    wk_llama_hparams hp = {0};
+    const char *arch = NULL;
+    uint64_t alen = 0;
+    wk_status st = WK_OK;
+    if (wk_gguf_get_str(g, "general.architecture", &arch, &alen) != WK_GGUF_OK || alen != 5 ||
+        memcmp(arch, "llama", 5) != 0) {
+        return wk_err(WK_ERR_UNSUPPORTED, "%s: general.architecture is not \"llama\"", path);
+    }
+    if ((st = gguf_u32(g, path, "llama.embedding_length", &hp.n_embd)) != WK_OK ||
+        (st = gguf_u32(g, path, "llama.block_count", &hp.n_layer)) != WK_OK ||
+        (st = gguf_u32(g, path, "llama.feed_forward_length", &hp.n_ff)) != WK_OK ||
+        (st = gguf_u32(g, path, "llama.attention.head_count", &hp.n_head)) != WK_OK)
+        return st;
+    hp.n_head_kv = hp.n_head;
+    if (wk_gguf_find_key(g, "llama.attention.head_count_kv") >= 0 &&
+        (st = gguf_u32(g, path, "llama.attention.head_count_kv", &hp.n_head_kv)) != WK_OK)
+        return st;
+    if (wk_gguf_get_f32(g, "llama.attention.layer_norm_rms_epsilon", &hp.rms_eps) != WK_GGUF_OK) {
+        st = wk_err(WK_ERR_FORMAT, "%s: missing or non-f32 llama.attention.layer_norm_rms_epsilon", path);
+        return st;
+    }
+    hp.rope_base = 10000.0f;
+    if (wk_gguf_find_key(g, "llama.rope.freq_base") >= 0 &&
+        wk_gguf_get_f32(g, "llama.rope.freq_base", &hp.rope_base) != WK_GGUF_OK) {
+        st = wk_err(WK_ERR_FORMAT, "%s: llama.rope.freq_base is not f32", path);
+        return st;
+    }
+    const int64_t ie = wk_gguf_find_tensor(g, "token_embd.weight");
+    if (ie < 0) {
+        st = wk_err(WK_ERR_FORMAT, "%s: no tensor token_embd.weight", path);
+        return st;
+    }
+    const wk_gguf_tensor *te = wk_gguf_tensor_at(g, (uint64_t)ie);
+    if (te->ne[1] <= 0 || te->ne[1] > (1 << 24)) {
+        st = wk_err(WK_ERR_FORMAT, "%s: token_embd.weight has a bad vocabulary size", path);
+        return st;
+    }
+    hp.n_vocab = (int32_t)te->ne[1];
+    *out = hp;
+    return WK_OK;
+}
+
 wk_status wk_llama_train_create_gguf(const char *path, int32_t n_batch, int32_t n_seq_len, wk_llama_train **out) {
     return wk_llama_train_create_gguf_ex(path, n_batch, n_seq_len, NULL, out);
 }
@@ -329,44 +501,8 @@ wk_status wk_llama_train_create_gguf_ex(const char *path, int32_t n_batch, int32
     if (wk_gguf_open(path, &g) != WK_GGUF_OK) return wk_err(WK_ERR_FORMAT, "%s", wk_gguf_last_error());
     wk_llama_hparams hp = {0};
     wk_llama_train *m = NULL;
-    const char *arch = NULL;
-    uint64_t alen = 0;
-    wk_status st = WK_OK;
-    if (wk_gguf_get_str(g, "general.architecture", &arch, &alen) != WK_GGUF_OK || alen != 5 ||
-        memcmp(arch, "llama", 5) != 0) {
-        st = wk_err(WK_ERR_UNSUPPORTED, "%s: general.architecture is not \"llama\"", path);
-        goto done;
-    }
-    if ((st = gguf_u32(g, path, "llama.embedding_length", &hp.n_embd)) != WK_OK ||
-        (st = gguf_u32(g, path, "llama.block_count", &hp.n_layer)) != WK_OK ||
-        (st = gguf_u32(g, path, "llama.feed_forward_length", &hp.n_ff)) != WK_OK ||
-        (st = gguf_u32(g, path, "llama.attention.head_count", &hp.n_head)) != WK_OK)
-        goto done;
-    hp.n_head_kv = hp.n_head;
-    if (wk_gguf_find_key(g, "llama.attention.head_count_kv") >= 0 &&
-        (st = gguf_u32(g, path, "llama.attention.head_count_kv", &hp.n_head_kv)) != WK_OK)
-        goto done;
-    if (wk_gguf_get_f32(g, "llama.attention.layer_norm_rms_epsilon", &hp.rms_eps) != WK_GGUF_OK) {
-        st = wk_err(WK_ERR_FORMAT, "%s: missing or non-f32 llama.attention.layer_norm_rms_epsilon", path);
-        goto done;
-    }
-    hp.rope_base = 10000.0f;
-    if (wk_gguf_find_key(g, "llama.rope.freq_base") >= 0 &&
-        wk_gguf_get_f32(g, "llama.rope.freq_base", &hp.rope_base) != WK_GGUF_OK) {
-        st = wk_err(WK_ERR_FORMAT, "%s: llama.rope.freq_base is not f32", path);
-        goto done;
-    }
-    const int64_t ie = wk_gguf_find_tensor(g, "token_embd.weight");
-    if (ie < 0) {
-        st = wk_err(WK_ERR_FORMAT, "%s: no tensor token_embd.weight", path);
-        goto done;
-    }
-    const wk_gguf_tensor *te = wk_gguf_tensor_at(g, (uint64_t)ie);
-    if (te->ne[1] <= 0 || te->ne[1] > (1 << 24)) {
-        st = wk_err(WK_ERR_FORMAT, "%s: token_embd.weight has a bad vocabulary size", path);
-        goto done;
-    }
-    hp.n_vocab = (int32_t)te->ne[1];
+    wk_status st = read_hparams(g, path, &hp);
+    if (st != WK_OK) goto done;
     if ((st = wk_llama_train_create_ex(&hp, n_batch, n_seq_len, opts, &m)) != WK_OK) {
         st = wk_err(st, "%s: %s", path, wk_last_error());
         goto done;
@@ -400,6 +536,25 @@ done:
         return st;
     }
     *out = m;
+    return WK_OK;
+}
+
+wk_status wk_llama_train_create_lora(const char *base_path, int32_t n_batch, int32_t n_seq_len,
+                                     const wk_llama_train_opts *opts, wk_llama_train **out) {
+    if (!out) return wk_err(WK_ERR_INVALID_ARG, "llama train: out is NULL");
+    *out = NULL;
+    if (!base_path || !opts || opts->lora_rank <= 0 || !opts->lora_targets)
+        return wk_err(WK_ERR_INVALID_ARG, "llama train: LoRA needs a base path, a rank > 0 and targets");
+    wk_gguf *g = NULL;
+    if (wk_gguf_open(base_path, &g) != WK_GGUF_OK) return wk_err(WK_ERR_FORMAT, "%s", wk_gguf_last_error());
+    wk_llama_hparams hp;
+    wk_status st = read_hparams(g, base_path, &hp);
+    if (st != WK_OK) {
+        wk_gguf_free(g);
+        return st;
+    }
+    st = create_internal(&hp, n_batch, n_seq_len, opts, g, out); /* owns g */
+    if (st != WK_OK) return wk_err(st, "%s: %s", base_path, wk_last_error());
     return WK_OK;
 }
 

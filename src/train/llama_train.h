@@ -30,7 +30,16 @@ typedef struct {
      * up to the order of float sums. wk_llama_train_graph() is then NULL: read gradients
      * with wk_llama_train_grad(). */
     bool checkpoint;
+    /* LoRA (wk_llama_train_create_lora only): rank r > 0, alpha (scale alpha / r; 0 means
+     * alpha = r), and the targeted matrices as bits 1 << W for W in wk_llama_matrix */
+    int32_t lora_rank;
+    float lora_alpha;
+    uint32_t lora_targets;
 } wk_llama_train_opts;
+
+/* bit positions of lora_targets */
+enum { WK_LORA_Q = 1, WK_LORA_K = 2, WK_LORA_V = 3, WK_LORA_O = 4, WK_LORA_GATE = 6, WK_LORA_UP = 7,
+       WK_LORA_DOWN = 8 };
 
 /* Builds params (zeroed), the forward graph and its backward pass for B x T tokens. opts may
  * be NULL (fp32). */
@@ -38,6 +47,13 @@ wk_status wk_llama_train_create(const wk_llama_hparams *hp, int32_t n_batch, int
                                 wk_llama_train **out);
 wk_status wk_llama_train_create_ex(const wk_llama_hparams *hp, int32_t n_batch, int32_t n_seq_len,
                                    const wk_llama_train_opts *opts, wk_llama_train **out);
+/* LoRA on a frozen base: the llama GGUF at base_path stays mapped, its weights (any type,
+ * quantized included) are read in place and never updated; the params are the A
+ * ([n_in, r], "<weight>.lora_a") and B ([r, n_out], "<weight>.lora_b") of every targeted
+ * matrix of every layer, in layer order, formats.md §6's convention, so they save as an
+ * adapter `wick run --lora` applies. The output matrix may be tied to the embedding. */
+wk_status wk_llama_train_create_lora(const char *base_path, int32_t n_batch, int32_t n_seq_len,
+                                     const wk_llama_train_opts *opts, wk_llama_train **out);
 /* Reads hyper-parameters and F32 weights (llama tensor names, formats.md §4.4) from a GGUF. */
 wk_status wk_llama_train_create_gguf(const char *path, int32_t n_batch, int32_t n_seq_len,
                                      wk_llama_train **out);
