@@ -22,12 +22,19 @@
 #include "src/train/optim.h"
 #include "src/train/train.h"
 
-#define CMD "wick train"
+/* "wick train" or "wick finetune": every message starts with it */
+static const char *g_cmd = "wick train";
+/* wick finetune: LoRA on a frozen base (--model); the result is an adapter GGUF at --out,
+ * with the run's log, plot, samples and checkpoints in <out>.run/ */
+static int g_ft;
 
 /* ---- configuration ---------------------------------------------------------------------- */
 
 typedef struct {
     const char *data, *tokenizer, *out, *resume, *sample_prompt;
+    const char *model, *lora_targets; /* finetune: the frozen base and the adapted matrices */
+    long lora_rank;
+    float lora_alpha;
     long n_layer, n_embd, n_head, n_head_kv, n_ff, n_vocab, ctx, batch, steps, grad_accum;
     float lr, lr_min, warmup_frac, weight_decay, beta1, beta2, clip, val_fraction, rope_base, rms_eps;
     long warmup; /* -1: warmup_frac of steps */
@@ -48,6 +55,7 @@ static void cfg_defaults(train_cfg *c) {
     c->val_fraction = 0.1f, c->rope_base = 10000.0f, c->rms_eps = 1e-5f;
     c->eval_interval = -1, c->eval_batches = 8, c->sample_interval = -1, c->sample_tokens = 96;
     c->ckpt_interval = -1, c->keep = 2, c->log_interval = 10, c->threads = 0, c->seed = 1234;
+    c->lora_rank = 8, c->lora_alpha = 16, c->lora_targets = "q,k,v,o,gate,up,down";
 }
 
 static void usage(FILE *f) {
@@ -109,7 +117,9 @@ typedef struct {
 #define O(f) offsetof(train_cfg, f)
 static const opt_def k_opts[] = {
     {"data", K_STR, O(data), 0, 0}, {"tokenizer", K_STR, O(tokenizer), 0, 0}, {"out", K_STR, O(out), 0, 0},
-    {"sample-prompt", K_STR, O(sample_prompt), 0, 0},
+    {"sample-prompt", K_STR, O(sample_prompt), 0, 0}, {"model", K_STR, O(model), 0, 0},
+    {"lora-targets", K_STR, O(lora_targets), 0, 0}, {"lora-rank", K_LONG, O(lora_rank), 1, 4096},
+    {"lora-alpha", K_FLOAT, O(lora_alpha), 0, 1e6},
     {"n-layer", K_LONG, O(n_layer), 1, 4096}, {"n-embd", K_LONG, O(n_embd), 2, 1 << 20},
     {"n-head", K_LONG, O(n_head), 1, 1 << 16}, {"n-head-kv", K_LONG, O(n_head_kv), 1, 1 << 16},
     {"n-ff", K_LONG, O(n_ff), 1, 1 << 22}, {"n-vocab", K_LONG, O(n_vocab), 1, 1 << 24},
@@ -172,14 +182,14 @@ static int cfg_set(train_cfg *c, const char *name, const char *val, const char *
             *(int *)p = !strcmp(val, "bf16");
             return 0;
         }
-        if (d->k == K_SCHED) fprintf(stderr, CMD ": %s--schedule '%s' is not cosine or constant\n", where, val);
-        else if (d->k == K_OPT) fprintf(stderr, CMD ": %s--optimizer '%s' is not adamw or sgd\n", where, val);
-        else if (d->k == K_PREC) fprintf(stderr, CMD ": %s--precision '%s' is not fp32 or bf16\n", where, val);
-        else if (d->k == K_U64) fprintf(stderr, CMD ": %s--%s '%s' is not a non-negative integer\n", where, name, val);
-        else fprintf(stderr, CMD ": %s--%s '%s' is not a number in [%g, %g]\n", where, name, val, d->lo, d->hi);
+        if (d->k == K_SCHED) fprintf(stderr, "%s: %s--schedule '%s' is not cosine or constant\n", g_cmd, where, val);
+        else if (d->k == K_OPT) fprintf(stderr, "%s: %s--optimizer '%s' is not adamw or sgd\n", g_cmd, where, val);
+        else if (d->k == K_PREC) fprintf(stderr, "%s: %s--precision '%s' is not fp32 or bf16\n", g_cmd, where, val);
+        else if (d->k == K_U64) fprintf(stderr, "%s: %s--%s '%s' is not a non-negative integer\n", g_cmd, where, name, val);
+        else fprintf(stderr, "%s: %s--%s '%s' is not a number in [%g, %g]\n", g_cmd, where, name, val, d->lo, d->hi);
         return 2;
     }
-    fprintf(stderr, CMD ": %sunknown option '%s'\n", where, name);
+    fprintf(stderr, "%s: %sunknown option '%s'\n", g_cmd, where, name);
     return 2;
 }
 
@@ -241,7 +251,7 @@ static int cfg_parse_text(train_cfg *c, char *text, const char *src) {
             char where[300];
             snprintf(where, sizeof where, "%s:%d: ", src, line);
             if (!*s) {
-                fprintf(stderr, CMD ": %s'%s' has no value\n", where, k);
+                fprintf(stderr, "%s: %s'%s' has no value\n", g_cmd, where, k);
                 return 2;
             }
             if (cfg_set(c, k, s, where)) return 2;
@@ -283,7 +293,7 @@ static int read_shard(const char *path, tokens *t) {
     size_t len = 0;
     char *b = read_file(path, &len);
     if (!b) {
-        fprintf(stderr, CMD ": cannot read %s: %s\n", path, strerror(errno ? errno : EIO));
+        fprintf(stderr, "%s: cannot read %s: %s\n", g_cmd, path, strerror(errno ? errno : EIO));
         return 1;
     }
     uint32_t width = 0;
@@ -291,7 +301,7 @@ static int read_shard(const char *path, tokens *t) {
     if (len >= WK_SHARD_HEADER) memcpy(&width, b + 12, 4), memcpy(&count, b + 16, 8);
     if (len < WK_SHARD_HEADER || memcmp(b, WK_SHARD_MAGIC, 6) || (width != 2 && width != 4) ||
         count > (len - WK_SHARD_HEADER) / width || count * width != len - WK_SHARD_HEADER) {
-        fprintf(stderr, CMD ": %s is not a wick token shard (bad header or size)\n", path);
+        fprintf(stderr, "%s: %s is not a wick token shard (bad header or size)\n", g_cmd, path);
         free(b);
         return 1;
     }
@@ -299,7 +309,7 @@ static int read_shard(const char *path, tokens *t) {
     t->ids = malloc((size_t)(count ? count : 1) * sizeof(int32_t));
     if (!t->ids) {
         free(b);
-        fprintf(stderr, CMD ": out of memory for %s\n", path);
+        fprintf(stderr, "%s: out of memory for %s\n", g_cmd, path);
         return 1;
     }
     for (uint64_t i = 0; i < count; i++) {
@@ -320,7 +330,7 @@ static int read_shard(const char *path, tokens *t) {
 static int load_data(const train_cfg *c, const wk_vocab *v, tokens *tr, tokens *va) {
     struct stat st;
     if (stat(c->data, &st) != 0) {
-        fprintf(stderr, CMD ": --data %s: %s\n", c->data, strerror(errno));
+        fprintf(stderr, "%s: --data %s: %s\n", g_cmd, c->data, strerror(errno));
         return 1;
     }
     if (S_ISDIR(st.st_mode)) {
@@ -333,11 +343,11 @@ static int load_data(const train_cfg *c, const wk_vocab *v, tokens *tr, tokens *
     size_t len = 0;
     char *text = read_file(c->data, &len);
     if (!text) {
-        fprintf(stderr, CMD ": cannot read %s\n", c->data);
+        fprintf(stderr, "%s: cannot read %s\n", g_cmd, c->data);
         return 1;
     }
     size_t n = 0;
-    wk_token *ids = wk_tool_tokenize(CMD, v, text, len, false, false, &n);
+    wk_token *ids = wk_tool_tokenize(g_cmd, v, text, len, false, false, &n);
     free(text);
     if (!ids) return 1;
     const int64_t nv = (int64_t)((double)n * c->val_fraction);
@@ -346,7 +356,7 @@ static int load_data(const train_cfg *c, const wk_vocab *v, tokens *tr, tokens *
     va->ids = malloc((size_t)(nv ? nv : 1) * sizeof(int32_t));
     if (!tr->ids || !va->ids) {
         free(ids);
-        fprintf(stderr, CMD ": out of memory for the tokens\n");
+        fprintf(stderr, "%s: out of memory for the tokens\n", g_cmd);
         return 1;
     }
     for (int64_t i = 0; i < tr->n; i++) tr->ids[i] = ids[i];
@@ -376,6 +386,7 @@ typedef struct {
     int64_t step, pos, epoch;
     uint64_t rng;
     char *cfg_str;
+    char dir[4096]; /* log, plot, samples, checkpoints: --out, or <out>.run for finetune */
 } run_state;
 
 static uint64_t rng_next(uint64_t *s) {
@@ -385,7 +396,24 @@ static uint64_t rng_next(uint64_t *s) {
     return z ^ (z >> 31);
 }
 
+/* finetune: the adapter's keys (formats.md §6) and its A/B tensors */
+static wk_gguf_status add_adapter(wk_gguf_writer *w, const run_state *R) {
+    wk_gguf_status s = wk_gguf_writer_add_str(w, "general.architecture", "llama", 5);
+    if (!s) s = wk_gguf_writer_add_str(w, "general.type", "adapter", 7);
+    if (!s) s = wk_gguf_writer_add_str(w, "general.name", "wick finetune", 13);
+    if (!s) s = wk_gguf_writer_add_str(w, "adapter.type", "lora", 4);
+    if (!s) s = wk_gguf_writer_add_f32(w, "adapter.lora.alpha", R->c.lora_alpha);
+    const int np = wk_llama_train_n_params(R->m);
+    for (int i = 0; i < np && !s; i++) {
+        const wk_tensor *t = wk_llama_train_param(R->m, i);
+        const int64_t ne[2] = {wk_tensor_ne(t, 0), wk_tensor_ne(t, 1)};
+        s = wk_gguf_writer_add_tensor(w, wk_tensor_name(t), WK_TYPE_F32, 2, ne, wk_tensor_data(t));
+    }
+    return s;
+}
+
 static wk_gguf_status add_model(wk_gguf_writer *w, const run_state *R) {
+    if (g_ft) return add_adapter(w, R);
     const wk_llama_hparams *hp = wk_llama_train_hparams(R->m);
     wk_gguf_status s = wk_gguf_writer_add_str(w, "general.architecture", "llama", 5);
     if (!s) s = wk_gguf_writer_add_str(w, "general.name", "wick train", 10);
@@ -440,7 +468,7 @@ static int write_gguf(const run_state *R, const char *path, int state) {
     if (!s) s = wk_gguf_writer_write_file(w, path); /* temp file + fsync + rename */
     wk_gguf_writer_free(w);
     if (s) {
-        fprintf(stderr, CMD ": writing %s failed: %s\n", path, wk_gguf_last_error());
+        fprintf(stderr, "%s: writing %s failed: %s\n", g_cmd, path, wk_gguf_last_error());
         return 1;
     }
     return 0;
@@ -464,7 +492,7 @@ static void prune_checkpoints(const char *dir, long keep) {
         int newer = 0;
         for (int j = 0; j < n; j++) newer += steps[j] > steps[i];
         if (newer >= keep) {
-            char p[4096];
+            char p[4200];
             snprintf(p, sizeof p, "%s/ckpt-%08ld.gguf", dir, steps[i]);
             remove(p);
         }
@@ -496,7 +524,7 @@ typedef struct {
 
 /* DIR/loss.svg from DIR/log.csv: train loss per step (line) and validation loss (dots). */
 static void write_svg(const char *dir) {
-    char p[4096], tmp[4200];
+    char p[4200], tmp[4200];
     snprintf(p, sizeof p, "%s/log.csv", dir);
     size_t len;
     char *csv = read_file(p, &len);
@@ -570,7 +598,7 @@ static void write_svg(const char *dir) {
 
 /* On resume: log.csv keeps only the rows up to the checkpoint's step (rewritten atomically). */
 static int trim_csv(const char *dir, int64_t step) {
-    char p[4096], tmp[4200];
+    char p[4200], tmp[4200];
     snprintf(p, sizeof p, "%s/log.csv", dir);
     snprintf(tmp, sizeof tmp, "%s/.log.csv.tmp", dir);
     size_t len;
@@ -602,7 +630,7 @@ static int eval_val(run_state *R, int32_t *in, int32_t *lab, double *loss) {
         next_batch(&R->val, &pos, &ep, in, lab, B, T);
         float l;
         if (wk_llama_train_eval(R->m, R->be, in, lab, &l) != WK_OK) {
-            fprintf(stderr, "\n" CMD ": validation: %s\n", wk_last_error());
+            fprintf(stderr, "\n" "%s: validation: %s\n", g_cmd, wk_last_error());
             return 1;
         }
         sum += l;
@@ -611,13 +639,16 @@ static int eval_val(run_state *R, int32_t *in, int32_t *lab, double *loss) {
     return 0;
 }
 
-/* Generates from DIR/model.gguf (written just before) with temperature 0.8, top-k 40. */
+/* Generates from DIR/model.gguf (written just before; finetune: the base with the adapter
+ * just written) with temperature 0.8, top-k 40. */
 static int sample(run_state *R, const char *model_path, FILE *out) {
     wk_model *model = NULL;
     wk_context *ctx = NULL;
     wk_sampler *smpl = NULL;
     int rc = 1;
-    if (wk_model_load(model_path, NULL, &model) != WK_OK) goto done;
+    if (g_ft ? wk_model_load(R->c.model, NULL, &model) != WK_OK || wk_model_add_lora(model, model_path, 1.0f) != WK_OK
+             : wk_model_load(model_path, NULL, &model) != WK_OK)
+        goto done;
     wk_context_params cp = wk_context_default_params();
     cp.n_ctx = (uint32_t)R->c.ctx;
     cp.n_threads = (int)R->c.threads;
@@ -627,7 +658,7 @@ static int sample(run_state *R, const char *model_path, FILE *out) {
     size_t np = 0;
     if (R->c.sample_prompt) {
         size_t n = 0;
-        wk_token *ids = wk_tool_tokenize(CMD, R->vocab, R->c.sample_prompt, strlen(R->c.sample_prompt), false, false, &n);
+        wk_token *ids = wk_tool_tokenize(g_cmd, R->vocab, R->c.sample_prompt, strlen(R->c.sample_prompt), false, false, &n);
         if (!ids) goto done;
         for (np = 0; np < n && np < 64 && np + 1 < (size_t)R->c.ctx; np++) prompt[np] = ids[np];
         free(ids);
@@ -660,7 +691,7 @@ static int sample(run_state *R, const char *model_path, FILE *out) {
     fputc('\n', out);
     rc = 0;
 done:
-    if (rc) fprintf(stderr, "\n" CMD ": sampling failed: %s\n", wk_last_error());
+    if (rc) fprintf(stderr, "\n" "%s: sampling failed: %s\n", g_cmd, wk_last_error());
     wk_sampler_free(smpl);
     wk_context_free(ctx);
     wk_model_free(model);
@@ -684,15 +715,15 @@ static int parse_args(int argc, char **argv, train_cfg *c, const char **config, 
             usage(stdout);
             return -1;
         }
-        if (strncmp(a, "--", 2) && strcmp(a, "-t")) {
-            fprintf(stderr, CMD ": unexpected argument '%s'\n", a);
+        if (strncmp(a, "--", 2) && strcmp(a, "-t") && strcmp(a, "-m")) {
+            fprintf(stderr, "%s: unexpected argument '%s'\n", g_cmd, a);
             return 2;
         }
         if (i + 1 >= argc) {
-            fprintf(stderr, CMD ": %s needs a value\n", a);
+            fprintf(stderr, "%s: %s needs a value\n", g_cmd, a);
             return 2;
         }
-        const char *name = !strcmp(a, "-t") ? "threads" : a + 2, *val = argv[++i];
+        const char *name = !strcmp(a, "-t") ? "threads" : !strcmp(a, "-m") ? "model" : a + 2, *val = argv[++i];
         if (!strcmp(name, "config")) *config = val;
         else if (!strcmp(name, "resume")) *resume = val;
         else {
@@ -705,31 +736,38 @@ static int parse_args(int argc, char **argv, train_cfg *c, const char **config, 
 
 static int validate(const train_cfg *c) {
     if (!c->data || !c->out) {
-        fprintf(stderr, CMD ": --data and --out are required (or --resume)\n");
+        fprintf(stderr, "%s: --data and --out are required (or --resume)\n", g_cmd);
         return 2;
     }
+    if (g_ft) {
+        if (!c->model) {
+            fprintf(stderr, "%s: -m BASE.gguf is required\n", g_cmd);
+            return 2;
+        }
+        return 0; /* the shape is the base model's */
+    }
     if (c->n_embd % c->n_head) {
-        fprintf(stderr, CMD ": --n-embd %ld is not a multiple of --n-head %ld\n", c->n_embd, c->n_head);
+        fprintf(stderr, "%s: --n-embd %ld is not a multiple of --n-head %ld\n", g_cmd, c->n_embd, c->n_head);
         return 2;
     }
     if ((c->n_embd / c->n_head) % 2) {
-        fprintf(stderr, CMD ": head size %ld (n-embd / n-head) must be even for RoPE\n", c->n_embd / c->n_head);
+        fprintf(stderr, "%s: head size %ld (n-embd / n-head) must be even for RoPE\n", g_cmd, c->n_embd / c->n_head);
         return 2;
     }
     if (c->n_head % c->n_head_kv) {
-        fprintf(stderr, CMD ": --n-head %ld is not a multiple of --n-head-kv %ld\n", c->n_head, c->n_head_kv);
+        fprintf(stderr, "%s: --n-head %ld is not a multiple of --n-head-kv %ld\n", g_cmd, c->n_head, c->n_head_kv);
         return 2;
     }
     if (c->warmup >= c->steps && c->steps > 1) {
-        fprintf(stderr, CMD ": --warmup %ld must be below --steps %ld\n", c->warmup, c->steps);
+        fprintf(stderr, "%s: --warmup %ld must be below --steps %ld\n", g_cmd, c->warmup, c->steps);
         return 2;
     }
     if (c->lr_min > c->lr) {
-        fprintf(stderr, CMD ": --lr-min %g is above --lr %g\n", c->lr_min, c->lr);
+        fprintf(stderr, "%s: --lr-min %g is above --lr %g\n", g_cmd, c->lr_min, c->lr);
         return 2;
     }
     if (c->batch * c->ctx > (1 << 22)) {
-        fprintf(stderr, CMD ": --batch x --ctx = %ld tokens per micro-batch is too many\n", c->batch * c->ctx);
+        fprintf(stderr, "%s: --batch x --ctx = %ld tokens per micro-batch is too many\n", g_cmd, c->batch * c->ctx);
         return 2;
     }
     return 0;
@@ -788,7 +826,7 @@ int wk_cmd_train(int argc, char **argv) {
     cfg_defaults(&c);
     if (config) {
         if (!(config_text = read_file(config, NULL))) {
-            fprintf(stderr, CMD ": cannot read --config %s: %s\n", config, strerror(errno ? errno : EIO));
+            fprintf(stderr, "%s: cannot read --config %s: %s\n", g_cmd, config, strerror(errno ? errno : EIO));
             return 2;
         }
         if (cfg_parse_text(&c, config_text, config)) return free(config_text), 2;
@@ -799,7 +837,7 @@ int wk_cmd_train(int argc, char **argv) {
         struct stat st;
         if (stat(resume, &st) == 0 && S_ISDIR(st.st_mode)) {
             if (latest_checkpoint(resume, ckpt_path, sizeof ckpt_path)) {
-                fprintf(stderr, CMD ": --resume %s: no ckpt-*.gguf checkpoint there\n", resume);
+                fprintf(stderr, "%s: --resume %s: no ckpt-*.gguf checkpoint there\n", g_cmd, resume);
                 rc = 1;
                 goto out;
             }
@@ -807,14 +845,14 @@ int wk_cmd_train(int argc, char **argv) {
             snprintf(ckpt_path, sizeof ckpt_path, "%s", resume);
         }
         if (wk_gguf_open(ckpt_path, &ck) != WK_GGUF_OK) {
-            fprintf(stderr, CMD ": --resume: %s\n", wk_gguf_last_error());
+            fprintf(stderr, "%s: --resume: %s\n", g_cmd, wk_gguf_last_error());
             rc = 1;
             goto out;
         }
         const char *s = NULL;
         uint64_t n = 0;
         if (wk_gguf_get_str(ck, "wick.train.config", &s, &n) != WK_GGUF_OK || !(ckpt_cfg_text = malloc(n + 1))) {
-            fprintf(stderr, CMD ": --resume %s is not a wick train checkpoint (no wick.train.config)\n", ckpt_path);
+            fprintf(stderr, "%s: --resume %s is not a wick train checkpoint (no wick.train.config)\n", g_cmd, ckpt_path);
             rc = 1;
             goto out;
         }
@@ -836,76 +874,133 @@ int wk_cmd_train(int argc, char **argv) {
                                           "data", "val-fraction", "rope-base", "rms-eps"};
     int fixed = 0;
     for (size_t i = 0; i < sizeof k_fixed / sizeof *k_fixed; i++) fixed |= given[opt_index(k_fixed[i])];
+    static const char *const k_shape[] = {"n-layer", "n-embd", "n-head", "n-head-kv", "n-ff", "n-vocab", "tokenizer",
+                                          "rope-base", "rms-eps"};
+    for (size_t i = 0; g_ft && i < sizeof k_shape / sizeof *k_shape; i++)
+        if (given[opt_index(k_shape[i])]) {
+            fprintf(stderr, "%s: --%s does not apply: the base model (-m) fixes the shape and the tokenizer\n", g_cmd,
+                    k_shape[i]);
+            rc = 2;
+            goto out;
+        }
     if (resume && fixed) {
-        fprintf(stderr, CMD ": --resume keeps the checkpoint's shape, batch, context and data; drop those options\n");
+        fprintf(stderr, "%s: --resume keeps the checkpoint's shape, batch, context and data; drop those options\n", g_cmd);
         rc = 2;
         goto out;
     }
     finish_cfg(&c);
     if ((rc = validate(&c))) goto out;
-    if (!resume && !c.tokenizer) {
-        fprintf(stderr, CMD ": --tokenizer is required\n");
+    if (!resume && !c.tokenizer && !g_ft) {
+        fprintf(stderr, "%s: --tokenizer is required\n", g_cmd);
         rc = 2;
         goto out;
     }
     R.c = c;
     rc = 1;
 
-    /* tokenizer: the vocab file, or on resume the checkpoint's own keys */
-    if (resume) {
+    /* the run directory */
+    if (g_ft) {
+        const size_t ol = strlen(R.c.out);
+        const int strip = ol > 5 && !strcmp(R.c.out + ol - 5, ".gguf");
+        snprintf(R.dir, sizeof R.dir, "%.*s.run", (int)(strip ? ol - 5 : ol), R.c.out);
+    } else {
+        snprintf(R.dir, sizeof R.dir, "%s", R.c.out);
+    }
+    /* tokenizer: the vocab file (finetune: the base model's), or on resume the checkpoint's
+     * own keys; the checkpoint's training state is read from ck */
+    if (resume && !g_ft) {
         R.tok_gguf = ck, ck = NULL;
-    } else if (wk_gguf_open(c.tokenizer, &R.tok_gguf) != WK_GGUF_OK) {
-        fprintf(stderr, CMD ": --tokenizer: %s\n", wk_gguf_last_error());
+    } else if (wk_gguf_open(g_ft ? c.model : c.tokenizer, &R.tok_gguf) != WK_GGUF_OK) {
+        fprintf(stderr, "%s: %s: %s\n", g_cmd, g_ft ? "-m" : "--tokenizer", wk_gguf_last_error());
         goto out;
     }
+    const wk_gguf *state_g = ck ? ck : R.tok_gguf;
     if (wk_vocab_load_gguf(R.tok_gguf, &R.vocab) != WK_OK) {
-        fprintf(stderr, CMD ": %s: %s\n", resume ? ckpt_path : c.tokenizer, wk_last_error());
+        fprintf(stderr, "%s: %s: %s\n", g_cmd, resume && !g_ft ? ckpt_path : g_ft ? c.model : c.tokenizer, wk_last_error());
         goto out;
     }
     const int32_t nv_tok = wk_vocab_n_tokens(R.vocab);
     if (R.c.n_vocab <= 0) R.c.n_vocab = nv_tok;
     if (R.c.n_vocab < nv_tok) {
-        fprintf(stderr, CMD ": --n-vocab %ld is below the tokenizer's %d tokens\n", R.c.n_vocab, nv_tok);
+        fprintf(stderr, "%s: --n-vocab %ld is below the tokenizer's %d tokens\n", g_cmd, R.c.n_vocab, nv_tok);
         rc = 2;
         goto out;
     }
     if (load_data(&R.c, R.vocab, &R.train, &R.val)) goto out;
     const int64_t B = R.c.batch, T = R.c.ctx, need = B * T + 1;
     if (R.train.n < need || R.val.n < need) {
-        fprintf(stderr, CMD ": %s has %lld training and %lld validation tokens; one batch needs %lld of each "
-                        "(lower --batch or --ctx, or use more text)\n",
+        fprintf(stderr, "%s: %s has %lld training and %lld validation tokens; one batch needs %lld of each "
+                        "(lower --batch or --ctx, or use more text)\n", g_cmd,
                 R.c.data, (long long)R.train.n, (long long)R.val.n, (long long)need);
         rc = 2;
         goto out;
     }
     for (int64_t i = 0; i < R.train.n; i++)
         if (R.train.ids[i] < 0 || R.train.ids[i] >= R.c.n_vocab) {
-            fprintf(stderr, CMD ": token id %d in the data is outside the vocabulary (%ld)\n", R.train.ids[i], R.c.n_vocab);
+            fprintf(stderr, "%s: token id %d in the data is outside the vocabulary (%ld)\n", g_cmd, R.train.ids[i], R.c.n_vocab);
             goto out;
         }
     for (int64_t i = 0; i < R.val.n; i++)
         if (R.val.ids[i] < 0 || R.val.ids[i] >= R.c.n_vocab) {
-            fprintf(stderr, CMD ": token id %d in the validation data is outside the vocabulary (%ld)\n", R.val.ids[i],
+            fprintf(stderr, "%s: token id %d in the validation data is outside the vocabulary (%ld)\n", g_cmd, R.val.ids[i],
                     R.c.n_vocab);
             goto out;
         }
-    if (mkdir_p(R.c.out)) {
-        fprintf(stderr, CMD ": --out %s: cannot create or write the directory: %s\n", R.c.out, strerror(errno));
+    if (mkdir_p(R.dir)) {
+        fprintf(stderr, "%s: --out %s: cannot create or write the directory: %s\n", g_cmd, R.dir, strerror(errno));
         goto out;
     }
 
     /* model and optimizer */
-    const wk_llama_train_opts topts = {.bf16 = R.c.bf16 != 0, .checkpoint = R.c.checkpoint != 0};
-    if (resume) {
+    wk_llama_train_opts topts = {.bf16 = R.c.bf16 != 0, .checkpoint = R.c.checkpoint != 0};
+    if (g_ft) { /* LoRA targets: comma-separated q,k,v,o,gate,up,down */
+        static const struct { const char *n; int bit; } k_t[] = {{"q", WK_LORA_Q}, {"k", WK_LORA_K}, {"v", WK_LORA_V},
+                                                               {"o", WK_LORA_O}, {"gate", WK_LORA_GATE},
+                                                               {"up", WK_LORA_UP}, {"down", WK_LORA_DOWN}};
+        topts.lora_rank = (int32_t)R.c.lora_rank, topts.lora_alpha = R.c.lora_alpha;
+        for (const char *t = R.c.lora_targets; t && *t;) {
+            const size_t n = strcspn(t, ",");
+            size_t k = 0;
+            for (; k < sizeof k_t / sizeof *k_t; k++)
+                if (strlen(k_t[k].n) == n && !strncmp(t, k_t[k].n, n)) break;
+            if (k == sizeof k_t / sizeof *k_t) {
+                fprintf(stderr, "%s: --lora-targets: '%.*s' is not one of q, k, v, o, gate, up, down\n", g_cmd, (int)n, t);
+                rc = 2;
+                goto out;
+            }
+            topts.lora_targets |= 1u << k_t[k].bit;
+            t += n + (t[n] == ',');
+        }
+        if (!topts.lora_targets) {
+            fprintf(stderr, "%s: --lora-targets names no matrix\n", g_cmd);
+            rc = 2;
+            goto out;
+        }
+        if (wk_llama_train_create_lora(R.c.model, (int32_t)B, (int32_t)T, &topts, &R.m) != WK_OK) {
+            fprintf(stderr, "%s: %s\n", g_cmd, wk_last_error());
+            goto out;
+        }
+        wk_llama_train_init_random(R.m, R.c.seed);
+        for (int i = 0; resume && i < wk_llama_train_n_params(R.m); i++) { /* the adapter so far */
+            wk_tensor *p = wk_llama_train_param(R.m, i);
+            const int64_t it = wk_gguf_find_tensor(state_g, wk_tensor_name(p));
+            const wk_gguf_tensor *t = it >= 0 ? wk_gguf_tensor_at(state_g, (uint64_t)it) : NULL;
+            if (!t || t->type != WK_TYPE_F32 || t->nbytes != wk_tensor_nbytes(p)) {
+                fprintf(stderr, "%s: %s: missing or mismatched tensor %s\n", g_cmd, ckpt_path, wk_tensor_name(p));
+                goto out;
+            }
+            memcpy(wk_tensor_data(p), t->data, wk_tensor_nbytes(p));
+        }
+    } else if (resume) {
         if (wk_llama_train_create_gguf_ex(ckpt_path, (int32_t)B, (int32_t)T, &topts, &R.m) != WK_OK) {
-            fprintf(stderr, CMD ": %s\n", wk_last_error());
+            fprintf(stderr, "%s: %s\n", g_cmd, wk_last_error());
             goto out;
         }
     } else {
         wk_llama_hparams hp = {(int32_t)R.c.n_vocab, (int32_t)R.c.n_embd, (int32_t)R.c.n_layer, (int32_t)R.c.n_head,
                                (int32_t)R.c.n_head_kv, (int32_t)R.c.n_ff, R.c.rms_eps, R.c.rope_base};
         if (wk_llama_train_create_ex(&hp, (int32_t)B, (int32_t)T, &topts, &R.m) != WK_OK) {
-            fprintf(stderr, CMD ": %s\n", wk_last_error());
+            fprintf(stderr, "%s: %s\n", g_cmd, wk_last_error());
             rc = 2;
             goto out;
         }
@@ -923,7 +1018,7 @@ int wk_cmd_train(int argc, char **argv) {
     wk_status st = wk_optim_create(&op, params, np, &R.o);
     free(params);
     if (st != WK_OK) {
-        fprintf(stderr, CMD ": %s\n", wk_last_error());
+        fprintf(stderr, "%s: %s\n", g_cmd, wk_last_error());
         goto out;
     }
     R.rng = R.c.seed ^ 0x5DEECE66Dull;
@@ -932,13 +1027,13 @@ int wk_cmd_train(int argc, char **argv) {
         const char *keys[5] = {"wick.train.step", "wick.train.optim_steps", "wick.train.data_pos", "wick.train.epoch",
                                "wick.train.rng"};
         for (int k = 0; k < 5; k++)
-            if (wk_gguf_get_u64(R.tok_gguf, keys[k], &v[k]) != WK_GGUF_OK) {
-                fprintf(stderr, CMD ": %s: missing %s\n", ckpt_path, keys[k]);
+            if (wk_gguf_get_u64(state_g, keys[k], &v[k]) != WK_GGUF_OK) {
+                fprintf(stderr, "%s: %s: missing %s\n", g_cmd, ckpt_path, keys[k]);
                 goto out;
             }
         R.step = (int64_t)v[0], R.pos = (int64_t)v[2], R.epoch = (int64_t)v[3], R.rng = v[4];
         if (R.pos < 0 || R.pos > R.train.n) {
-            fprintf(stderr, CMD ": %s: data position %lld is past the data (%lld tokens); is it the same data?\n",
+            fprintf(stderr, "%s: %s: data position %lld is past the data (%lld tokens); is it the same data?\n", g_cmd,
                     ckpt_path, (long long)R.pos, (long long)R.train.n);
             goto out;
         }
@@ -950,17 +1045,17 @@ int wk_cmd_train(int argc, char **argv) {
                 float *s = wk_optim_state(R.o, i, which);
                 if (!s) continue;
                 snprintf(nm, sizeof nm, "optim.%c.%s", which ? 'v' : 'm', wk_tensor_name(p));
-                const int64_t it = wk_gguf_find_tensor(R.tok_gguf, nm);
-                const wk_gguf_tensor *t = it >= 0 ? wk_gguf_tensor_at(R.tok_gguf, (uint64_t)it) : NULL;
+                const int64_t it = wk_gguf_find_tensor(state_g, nm);
+                const wk_gguf_tensor *t = it >= 0 ? wk_gguf_tensor_at(state_g, (uint64_t)it) : NULL;
                 if (!t || t->type != WK_TYPE_F32 || t->ne[0] * t->ne[1] * t->ne[2] * t->ne[3] != wk_tensor_nelements(p)) {
-                    fprintf(stderr, CMD ": %s: missing or mismatched optimizer tensor %s\n", ckpt_path, nm);
+                    fprintf(stderr, "%s: %s: missing or mismatched optimizer tensor %s\n", g_cmd, ckpt_path, nm);
                     goto out;
                 }
                 memcpy(s, t->data, (size_t)wk_tensor_nelements(p) * sizeof(float));
             }
         }
         if (R.step >= R.c.steps) {
-            fprintf(stderr, CMD ": %s is at step %lld; nothing to do for --steps %ld\n", ckpt_path, (long long)R.step,
+            fprintf(stderr, "%s: %s is at step %lld; nothing to do for --steps %ld\n", g_cmd, ckpt_path, (long long)R.step,
                     R.c.steps);
             rc = 0;
             goto out;
@@ -968,7 +1063,7 @@ int wk_cmd_train(int argc, char **argv) {
     }
     if (!(R.cfg_str = cfg_text(&R.c))) goto out;
     if (wk_backend_cpu_create((int)R.c.threads, &R.be) != WK_OK) {
-        fprintf(stderr, CMD ": %s\n", wk_last_error());
+        fprintf(stderr, "%s: %s\n", g_cmd, wk_last_error());
         goto out;
     }
     in = malloc((size_t)(B * T) * sizeof *in);
@@ -983,31 +1078,41 @@ int wk_cmd_train(int argc, char **argv) {
 
     /* log.csv (trimmed to the checkpoint on resume), samples.txt */
     char path[4200];
-    snprintf(path, sizeof path, "%s/log.csv", R.c.out);
-    if (resume && trim_csv(R.c.out, R.step)) {
-        fprintf(stderr, CMD ": cannot rewrite %s\n", path);
+    snprintf(path, sizeof path, "%s/log.csv", R.dir);
+    if (resume && trim_csv(R.dir, R.step)) {
+        fprintf(stderr, "%s: cannot rewrite %s\n", g_cmd, path);
         goto out;
     }
     struct stat cst;
     const int fresh = !resume || stat(path, &cst) != 0;
     if (!(csv = fopen(path, fresh ? "w" : "a"))) {
-        fprintf(stderr, CMD ": cannot write %s: %s\n", path, strerror(errno));
+        fprintf(stderr, "%s: cannot write %s: %s\n", g_cmd, path, strerror(errno));
         goto out;
     }
     if (fresh) fprintf(csv, "step,tokens,loss,val_loss,val_ppl,lr,grad_norm,tok_per_s,elapsed_s\n");
-    snprintf(path, sizeof path, "%s/samples.txt", R.c.out);
+    snprintf(path, sizeof path, "%s/samples.txt", R.dir);
     samples = fopen(path, resume ? "a" : "w");
 
     const wk_lr_schedule ls = {R.c.cosine ? WK_LR_COSINE : WK_LR_CONSTANT, R.c.lr, R.c.lr_min, R.c.warmup, R.c.steps};
     const int64_t tok_step = B * T * R.c.grad_accum;
-    fprintf(stderr,
-            CMD ": llama %ld layers, n_embd %ld, heads %ld/%ld, n_ff %ld, vocab %ld, ctx %lld: %.2f M params (%s); "
+    const wk_llama_hparams *mh = wk_llama_train_hparams(R.m);
+    if (g_ft)
+        fprintf(stderr,
+                "%s: LoRA rank %ld, alpha %g on %s of %s (llama, %d layers, n_embd %d, vocab %d, frozen); %.2f M "
+                "adapter params; ctx %lld; %lld train / %lld val tokens; %lld tokens per step; %s\n",
+                g_cmd, R.c.lora_rank, (double)R.c.lora_alpha, R.c.lora_targets, R.c.model, mh->n_layer, mh->n_embd,
+                mh->n_vocab, n_weights / 1e6, (long long)T, (long long)R.train.n, (long long)R.val.n, (long long)tok_step,
+                resume ? "resuming" : "from the base");
+    else
+        fprintf(stderr,
+                "%s: llama %ld layers, n_embd %ld, heads %ld/%ld, n_ff %ld, vocab %ld, ctx %lld: %.2f M params (%s); "
                 "%lld train / %lld val tokens; %lld tokens per step; %s\n",
-            R.c.n_layer, R.c.n_embd, R.c.n_head, R.c.n_head_kv, R.c.n_ff, R.c.n_vocab, (long long)T, n_weights / 1e6,
-            R.c.bf16 ? (R.c.checkpoint ? "bf16 matmuls, fp32 masters, checkpointed" : "bf16 matmuls, fp32 masters")
-                      : (R.c.checkpoint ? "fp32, checkpointed" : "fp32"), (long long)R.train.n, (long long)R.val.n, (long long)tok_step,
-            resume ? "resuming" : "from scratch");
-    if (resume) fprintf(stderr, CMD ": resumed %s at step %lld\n", ckpt_path, (long long)R.step);
+                g_cmd, R.c.n_layer, R.c.n_embd, R.c.n_head, R.c.n_head_kv, R.c.n_ff, R.c.n_vocab, (long long)T,
+                n_weights / 1e6,
+                R.c.bf16 ? (R.c.checkpoint ? "bf16 matmuls, fp32 masters, checkpointed" : "bf16 matmuls, fp32 masters")
+                          : (R.c.checkpoint ? "fp32, checkpointed" : "fp32"),
+                (long long)R.train.n, (long long)R.val.n, (long long)tok_step, resume ? "resuming" : "from scratch");
+    if (resume) fprintf(stderr, "%s: resumed %s at step %lld\n", g_cmd, ckpt_path, (long long)R.step);
     const int tty = isatty(2);
     const double t_start = wk_tool_now();
     /* tokens/s counts optimizer steps only (not evaluation, samples or checkpoints), and
@@ -1022,7 +1127,7 @@ int wk_cmd_train(int argc, char **argv) {
             next_batch(&R.train, &R.pos, &R.epoch, in, lab, B, T);
             float l;
             if (wk_llama_train_compute(R.m, R.be, in, lab, &l) != WK_OK) {
-                fprintf(stderr, "\n" CMD ": step %lld: %s\n", (long long)R.step, wk_last_error());
+                fprintf(stderr, "\n" "%s: step %lld: %s\n", g_cmd, (long long)R.step, wk_last_error());
                 goto out;
             }
             loss += l;
@@ -1042,7 +1147,7 @@ int wk_cmd_train(int argc, char **argv) {
         }
         loss /= (double)R.c.grad_accum;
         if (!isfinite(loss)) {
-            fprintf(stderr, "\n" CMD ": step %lld: the loss is %g; lower --lr (the last checkpoint is intact)\n",
+            fprintf(stderr, "\n" "%s: step %lld: the loss is %g; lower --lr (the last checkpoint is intact)\n", g_cmd,
                     (long long)R.step, loss);
             goto out;
         }
@@ -1051,7 +1156,7 @@ int wk_cmd_train(int argc, char **argv) {
         if (R.step > step0) t_graph += t_opt - t0;
         for (int i = 0; i < np; i++) grads[i] = wk_llama_train_grad(R.m, i);
         if (wk_optim_step_grads(R.o, (const float *const *)grads, lr, &gn) != WK_OK) {
-            fprintf(stderr, "\n" CMD ": %s\n", wk_last_error());
+            fprintf(stderr, "\n" "%s: %s\n", g_cmd, wk_last_error());
             goto out;
         }
         R.step++;
@@ -1086,10 +1191,10 @@ int wk_cmd_train(int argc, char **argv) {
         if (do_eval) {
             fprintf(stderr, "%s  step %lld: val loss %.4f, perplexity %.2f\n", tty ? "\n" : "", (long long)R.step, vl,
                     exp(vl));
-            write_svg(R.c.out);
+            write_svg(R.dir);
         }
         if (R.c.sample_interval > 0 && (R.step % R.c.sample_interval == 0 || R.step == R.c.steps)) {
-            snprintf(path, sizeof path, "%s/model.gguf", R.c.out);
+            snprintf(path, sizeof path, "%s/%s", R.dir, g_ft ? "sample-adapter.gguf" : "model.gguf");
             if (write_gguf(&R, path, 0)) goto out;
             char *text = NULL;
             size_t tlen = 0;
@@ -1104,27 +1209,33 @@ int wk_cmd_train(int argc, char **argv) {
             if (bad) goto out;
         }
         if (R.step % R.c.ckpt_interval == 0 || R.step == R.c.steps) {
-            snprintf(path, sizeof path, "%s/ckpt-%08lld.gguf", R.c.out, (long long)R.step);
+            snprintf(path, sizeof path, "%s/ckpt-%08lld.gguf", R.dir, (long long)R.step);
             if (write_gguf(&R, path, 1)) goto out;
-            prune_checkpoints(R.c.out, R.c.keep);
+            prune_checkpoints(R.dir, R.c.keep);
         }
     }
-    snprintf(path, sizeof path, "%s/model.gguf", R.c.out);
+    if (g_ft) snprintf(path, sizeof path, "%s", R.c.out);
+    else snprintf(path, sizeof path, "%s/model.gguf", R.dir);
     if (write_gguf(&R, path, 0)) goto out;
-    write_svg(R.c.out);
+    if (g_ft) { /* the sampling copy has served */
+        char sp[4200];
+        snprintf(sp, sizeof sp, "%s/sample-adapter.gguf", R.dir);
+        remove(sp);
+    }
+    write_svg(R.dir);
     if (tok_timed)
         fprintf(stderr,
-                "%s" CMD ": done: %lld steps; %.1f tok/s in training steps after the first (%.2f s): %.0f%% forward + "
+                "%s%s: done: %lld steps; %.1f tok/s in training steps after the first (%.2f s): %.0f%% forward + "
                 "backward, %.0f%% optimizer; %.1f s in all -> %s\n",
-                tty ? "\n" : "", (long long)(R.step - step0), (double)tok_timed / t_train, t_first,
+                tty ? "\n" : "", g_cmd, (long long)(R.step - step0), (double)tok_timed / t_train, t_first,
                 100 * t_graph / t_train, 100 * t_optim / t_train, wk_tool_now() - t_start, path);
     else
-        fprintf(stderr, "%s" CMD ": done: %lld step in %.2f s -> %s\n", tty ? "\n" : "", (long long)(R.step - step0),
+        fprintf(stderr, "%s%s: done: %lld step in %.2f s -> %s\n", tty ? "\n" : "", g_cmd, (long long)(R.step - step0),
                 t_first, path);
     rc = 0;
 out:
     if (csv && fclose(csv) && !rc) {
-        fprintf(stderr, CMD ": writing log.csv failed\n");
+        fprintf(stderr, "%s: writing log.csv failed\n", g_cmd);
         rc = 1;
     }
     if (samples) fclose(samples);
@@ -1144,4 +1255,10 @@ out:
     free(config_text);
     free(ckpt_cfg_text);
     return rc;
+}
+
+int wk_cmd_finetune(int argc, char **argv) {
+    g_ft = 1;
+    g_cmd = "wick finetune";
+    return wk_cmd_train(argc, argv);
 }
