@@ -2,6 +2,7 @@
  * against f64 references written here from the formulas (formats.md 4.2, 4.3), computed
  * from the inputs as stored (f16 inputs read back as f16). Every case runs with 1, 2 and 3
  * threads, with sources contiguous, padded and permuted, on every ISA path of this CPU. */
+#include "backends/cpu/blas.h"
 #include "testutil.h"
 #include "src/quant/quant.h"
 
@@ -495,15 +496,18 @@ static void test_attn_kernels(void) {
 }
 
 /* OUT_PROD with a quantized a (a frozen weight's rows, the QLoRA input gradient): f64
- * reference over the dequantized rows; b contiguous (copied into k-contiguous tiles) and
- * permuted (k contiguous, read in place); K across the 64-row chunks. */
+ * reference over the dequantized rows; b in every layout; K across the row chunks; with
+ * OpenBLAS on (when built in) and off. */
 static void test_out_prod_quant(void) {
     printf("out_prod (quantized a)\n");
     static const wk_type types[] = {WK_TYPE_Q8_0, WK_TYPE_Q4_0, WK_TYPE_Q4_K, WK_TYPE_Q6_K};
+    const bool blas_was = wk_cpu_blas_enabled();
+    for (int blas = blas_was; blas >= 0; blas--) /* the OpenBLAS path when built in, then the gemm tiles */
     for (int ti = 0; ti < 4; ti++)
-        for (int L = 0; L < TU_N_LAYOUTS; L += 2) {
+        for (int L = 0; L < TU_N_LAYOUTS; L++) {
+            wk_cpu_blas_set(blas);
             const wk_type t = types[ti];
-            const int64_t M = 256, K = 70, N = 50;
+            const int64_t M = 256, K = 300, N = 50;
             wk_ctx *ctx = new_ctx();
             wk_tensor *a = wk_new_tensor_2d(ctx, t, M, K);
             float *row = malloc(sizeof(float) * M), *deq = malloc(sizeof(float) * M * K);
@@ -523,12 +527,13 @@ static void test_out_prod_quant(void) {
                     ref[j * M + i] = sum;
                 }
             char what[128];
-            snprintf(what, sizeof what, "out_prod %s a[%lld,%lld] b[%lld,%lld] %s", wk_type_name(t), (long long)M,
-                     (long long)K, (long long)N, (long long)K, tu_layout_name[L]);
+            snprintf(what, sizeof what, "out_prod %s a[%lld,%lld] b[%lld,%lld] %s blas=%d", wk_type_name(t), (long long)M,
+                     (long long)K, (long long)N, (long long)K, tu_layout_name[L], blas);
             run_check(ctx, out, ref, (double)K * 4e-8 * 2, 1e-6, what);
             free(ref), free(row), free(deq);
             wk_ctx_free(ctx);
         }
+    wk_cpu_blas_set(blas_was);
 }
 
 /* ---- CROSS_ENTROPY ------------------------------------------------------------------- */

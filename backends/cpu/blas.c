@@ -40,6 +40,13 @@ void wk_cpu_blas_sgemm_ex(int64_t k, int64_t m, int64_t n, const float *a, size_
     cblas_sgemm(CblasRowMajor, b_kmajor ? CblasTrans : CblasNoTrans, a_kmajor ? CblasNoTrans : CblasTrans, (blasint)n,
                 (blasint)m, (blasint)k, 1.0f, b, (blasint)ldb, a, (blasint)lda, 0.0f, c, (blasint)ldc);
 }
+
+void wk_cpu_blas_sgemm_acc(int64_t k, int64_t m, int64_t n, const float *a, size_t lda, bool a_kmajor, const float *b,
+                           size_t ldb, bool b_kmajor, float *c, size_t ldc) {
+    omp_set_num_threads(1); /* as above */
+    cblas_sgemm(CblasRowMajor, b_kmajor ? CblasTrans : CblasNoTrans, a_kmajor ? CblasNoTrans : CblasTrans, (blasint)n,
+                (blasint)m, (blasint)k, 1.0f, b, (blasint)ldb, a, (blasint)lda, 1.0f, c, (blasint)ldc);
+}
 #else
 bool wk_cpu_blas_enabled(void) { return false; }
 void wk_cpu_blas_set(bool on) { (void)on; }
@@ -49,6 +56,11 @@ void wk_cpu_blas_sgemm_nt(int64_t k, int64_t m, int64_t n, const float *a, size_
 }
 void wk_cpu_blas_sgemm_ex(int64_t k, int64_t m, int64_t n, const float *a, size_t lda, bool a_kmajor, const float *b,
                           size_t ldb, bool b_kmajor, float *c, size_t ldc) {
+    (void)k; (void)m; (void)n; (void)a; (void)lda; (void)a_kmajor; (void)b; (void)ldb; (void)b_kmajor; (void)c;
+    (void)ldc;
+}
+void wk_cpu_blas_sgemm_acc(int64_t k, int64_t m, int64_t n, const float *a, size_t lda, bool a_kmajor, const float *b,
+                           size_t ldb, bool b_kmajor, float *c, size_t ldc) {
     (void)k; (void)m; (void)n; (void)a; (void)lda; (void)a_kmajor; (void)b; (void)ldb; (void)b_kmajor; (void)c;
     (void)ldc;
 }

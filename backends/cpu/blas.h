@@ -18,4 +18,7 @@ void wk_cpu_blas_sgemm_nt(int64_t k, int64_t m, int64_t n, const float *a, size_
  * or a[k*lda + i] when a_kmajor, and B(j, k) likewise. */
 void wk_cpu_blas_sgemm_ex(int64_t k, int64_t m, int64_t n, const float *a, size_t lda, bool a_kmajor, const float *b,
                           size_t ldb, bool b_kmajor, float *c, size_t ldc);
+/* The same, adding into c (c += ...). */
+void wk_cpu_blas_sgemm_acc(int64_t k, int64_t m, int64_t n, const float *a, size_t lda, bool a_kmajor, const float *b,
+                           size_t ldb, bool b_kmajor, float *c, size_t ldc);
 #endif

@@ -65,12 +65,12 @@ static void transpose_items(const wk_tensor *x, float *t, int64_t lo, int64_t hi
     }
 }
 
-/* A quantized a [M, K] (rows of a frozen weight) against f32 b [N, K]: each thread owns a
- * range of dst's columns j. QK_ROWS rows of a at a time are dequantized into the thread's
- * scratch and transposed (k contiguous), then the ISA's f32 gemm tile multiplies them with
- * the thread's b rows (k contiguous in the usual transposed-gradient view; copied when not)
- * into a small tile that is added to dst. No f32 copy of the whole weight is made. */
-#define QK_ROWS 64
+/* A quantized a [M, K] (rows of a frozen weight) against f32 b [N, K]. Threads split M in
+ * whole blocks, so each dequantizes only its own segment of every row, QK_ROWS rows at a
+ * time, into its scratch. With OpenBLAS one sgemm per chunk adds the chunk's product into
+ * dst directly (beta = 1); otherwise the segment is transposed (k contiguous) for the ISA's
+ * f32 gemm tile, whose 48-row products are added to dst. No f32 copy of the weight. */
+#define QK_ROWS 128
 #define QJ 48 /* b rows per gemm tile */
 
 size_t wk_cpu_out_prod_scratch(const wk_tensor *dst) {
@@ -83,19 +83,31 @@ size_t wk_cpu_out_prod_scratch(const wk_tensor *dst) {
 
 static void out_prod_quant(const wk_cpu_params *p, wk_tensor *dst) {
     const wk_tensor *a = dst->src[0], *b = dst->src[1];
-    const int64_t M = a->ne[0], K = a->ne[1], N = b->ne[0];
-    int64_t j0, j1;
-    wk_cpu_range(N, p, &j0, &j1);
-    float *rows = p->scratch, *rt = rows + QK_ROWS * M, *bt = rt + QK_ROWS * M, *ct = bt + QJ * QK_ROWS;
-    for (int64_t j = j0; j < j1; j++) memset((char *)dst->data + j * dst->nb[1], 0, (size_t)M * sizeof(float));
-    for (int64_t k0 = 0; k0 < K && j0 < j1; k0 += QK_ROWS) {
+    const int64_t M = a->ne[0], K = a->ne[1], N = b->ne[0], bs = wk_type_block_size(a->type);
+    int64_t b0, b1;
+    wk_cpu_range(M / bs, p, &b0, &b1); /* this thread's blocks of each row */
+    const int64_t i0 = b0 * bs, mi = (b1 - b0) * bs;
+    if (mi <= 0) return;
+    const size_t seg = (size_t)b0 * wk_type_size(a->type), ldc = dst->nb[1] / sizeof(float);
+    float *rows = p->scratch, *rt = rows + QK_ROWS * mi, *bt = rt + QK_ROWS * mi, *ct = bt + QJ * QK_ROWS;
+    float *d0 = (float *)dst->data + i0;
+    for (int64_t j = 0; j < N; j++) memset(d0 + j * ldc, 0, (size_t)mi * sizeof(float));
+    const bool blas = wk_cpu_blas_enabled() && (b->nb[0] == sizeof(float) || b->nb[1] == sizeof(float));
+    for (int64_t k0 = 0; k0 < K; k0 += QK_ROWS) {
         const int64_t kn = K - k0 < QK_ROWS ? K - k0 : QK_ROWS;
         for (int64_t kk = 0; kk < kn; kk++)
-            wk_dequantize_row(a->type, (const char *)a->data + (k0 + kk) * a->nb[1], rows + kk * M, M);
-        for (int64_t i = 0; i < M; i++) /* rt[i][kk]: k contiguous for the gemm tile */
-            for (int64_t kk = 0; kk < kn; kk++) rt[i * kn + kk] = rows[kk * M + i];
-        for (int64_t jt = j0; jt < j1; jt += QJ) {
-            const int n = (int)(j1 - jt < QJ ? j1 - jt : QJ);
+            wk_dequantize_row(a->type, (const char *)a->data + (k0 + kk) * a->nb[1] + seg, rows + kk * mi, mi);
+        if (blas) { /* dst[i0.., j] += sum_kk rows[kk][i] b[j, k0 + kk] */
+            const bool bk = b->nb[1] != sizeof(float); /* b[j, k] with j contiguous */
+            const float *bp = (const float *)((const char *)b->data + k0 * b->nb[1]);
+            wk_cpu_blas_sgemm_acc(kn, mi, N, rows, (size_t)mi, true, bp,
+                                  (bk ? b->nb[1] : b->nb[0]) / sizeof(float), bk, d0, ldc);
+            continue;
+        }
+        for (int64_t i = 0; i < mi; i++) /* rt[i][kk]: k contiguous for the gemm tile */
+            for (int64_t kk = 0; kk < kn; kk++) rt[i * kn + kk] = rows[kk * mi + i];
+        for (int64_t jt = 0; jt < N; jt += QJ) {
+            const int n = (int)(N - jt < QJ ? N - jt : QJ);
             const float *bp;
             size_t ldb;
             if (b->nb[1] == sizeof(float)) { /* b[j, k] contiguous in k: read in place */
@@ -107,11 +119,11 @@ static void out_prod_quant(const wk_cpu_params *p, wk_tensor *dst) {
                         bt[jj * kn + kk] = *(const float *)((const char *)b->data + (jt + jj) * b->nb[0] + (k0 + kk) * b->nb[1]);
                 bp = bt, ldb = (size_t)kn;
             }
-            p->isa->gemm_f32(kn, (int)M, n, rt, (size_t)kn, bp, ldb, ct, (size_t)M);
+            p->isa->gemm_f32(kn, (int)mi, n, rt, (size_t)kn, bp, ldb, ct, (size_t)mi);
             for (int jj = 0; jj < n; jj++) {
-                float *y = (float *)((char *)dst->data + (jt + jj) * dst->nb[1]);
-                const float *c = ct + (size_t)jj * M;
-                for (int64_t i = 0; i < M; i++) y[i] += c[i];
+                float *y = d0 + (jt + jj) * ldc;
+                const float *c = ct + (size_t)jj * mi;
+                for (int64_t i = 0; i < mi; i++) y[i] += c[i];
             }
         }
     }
