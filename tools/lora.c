@@ -65,22 +65,22 @@ static int fill_merged(void *user, void *dst, uint64_t nbytes) {
         R[k] = r, S[k] = p->scale, k++;
     }
     const size_t wrow = wk_tensor_nb(w, 1), orow = (size_t)n_in * wk_type_size(j->out);
-#pragma omp parallel for schedule(dynamic, 16) if (!bad && n_out >= 64)
-    for (int64_t o = 0; o < n_out; o++) {
-        if (bad) continue;
-        float *row = malloc((size_t)n_in * sizeof(float));
-        if (!row) {
-            bad = 1;
-            continue;
+#pragma omp parallel if (!bad && n_out >= 64)
+    {
+        float *row = bad ? NULL : malloc((size_t)n_in * sizeof(float)); /* one row buffer per thread */
+        if (!row) bad = 1;
+#pragma omp for schedule(dynamic, 16)
+        for (int64_t o = 0; o < n_out; o++) {
+            if (!row) continue;
+            wk_dequantize_row(wk_tensor_type(w), (const char *)wk_tensor_data(w) + (size_t)o * wrow, row, n_in);
+            for (int q = 0; q < k; q++)
+                for (int64_t r = 0; r < R[q]; r++) {
+                    const float c = S[q] * B[q][o * R[q] + r];
+                    const float *a = A[q] + r * n_in;
+                    for (int64_t i = 0; i < n_in; i++) row[i] += c * a[i];
+                }
+            wk_quantize_row(j->out, row, (char *)dst + (size_t)o * orow, n_in);
         }
-        wk_dequantize_row(wk_tensor_type(w), (const char *)wk_tensor_data(w) + (size_t)o * wrow, row, n_in);
-        for (int q = 0; q < k; q++)
-            for (int64_t r = 0; r < R[q]; r++) {
-                const float c = S[q] * B[q][o * R[q] + r];
-                const float *a = A[q] + r * n_in;
-                for (int64_t i = 0; i < n_in; i++) row[i] += c * a[i];
-            }
-        wk_quantize_row(j->out, row, (char *)dst + (size_t)o * orow, n_in);
         free(row);
     }
     for (int q = 0; q < k; q++) free(A[q]), free(B[q]);

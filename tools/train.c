@@ -400,6 +400,19 @@ static uint64_t rng_next(uint64_t *s) {
     return z ^ (z >> 31);
 }
 
+/* the params as F32 tensors under their names (vectors 1-D; LoRA A/B are always matrices) */
+static wk_gguf_status add_params(wk_gguf_writer *w, const run_state *R) {
+    wk_gguf_status s = WK_GGUF_OK;
+    const int np = wk_llama_train_n_params(R->m);
+    for (int i = 0; i < np && !s; i++) {
+        const wk_tensor *t = wk_llama_train_param(R->m, i);
+        const int64_t ne[2] = {wk_tensor_ne(t, 0), wk_tensor_ne(t, 1)};
+        s = wk_gguf_writer_add_tensor(w, wk_tensor_name(t), WK_TYPE_F32, ne[1] > 1 || g_ft ? 2 : 1, ne,
+                                      wk_tensor_data(t));
+    }
+    return s;
+}
+
 /* finetune: the adapter's keys (formats.md §6) and its A/B tensors */
 static wk_gguf_status add_adapter(wk_gguf_writer *w, const run_state *R) {
     wk_gguf_status s = wk_gguf_writer_add_str(w, "general.architecture", "llama", 5);
@@ -407,13 +420,7 @@ static wk_gguf_status add_adapter(wk_gguf_writer *w, const run_state *R) {
     if (!s) s = wk_gguf_writer_add_str(w, "general.name", "wick finetune", 13);
     if (!s) s = wk_gguf_writer_add_str(w, "adapter.type", "lora", 4);
     if (!s) s = wk_gguf_writer_add_f32(w, "adapter.lora.alpha", R->c.lora_alpha);
-    const int np = wk_llama_train_n_params(R->m);
-    for (int i = 0; i < np && !s; i++) {
-        const wk_tensor *t = wk_llama_train_param(R->m, i);
-        const int64_t ne[2] = {wk_tensor_ne(t, 0), wk_tensor_ne(t, 1)};
-        s = wk_gguf_writer_add_tensor(w, wk_tensor_name(t), WK_TYPE_F32, 2, ne, wk_tensor_data(t));
-    }
-    return s;
+    return s ? s : add_params(w, R);
 }
 
 static wk_gguf_status add_model(wk_gguf_writer *w, const run_state *R) {
@@ -435,13 +442,7 @@ static wk_gguf_status add_model(wk_gguf_writer *w, const run_state *R) {
     const uint64_t nkv = wk_gguf_n_kv(R->tok_gguf);
     for (uint64_t i = 0; i < nkv && !s; i++)
         if (!strncmp(wk_gguf_kv_key(R->tok_gguf, i), "tokenizer.", 10)) s = wk_gguf_writer_copy_kv(w, R->tok_gguf, i);
-    const int np = wk_llama_train_n_params(R->m);
-    for (int i = 0; i < np && !s; i++) {
-        const wk_tensor *t = wk_llama_train_param(R->m, i);
-        const int64_t ne[2] = {wk_tensor_ne(t, 0), wk_tensor_ne(t, 1)};
-        s = wk_gguf_writer_add_tensor(w, wk_tensor_name(t), WK_TYPE_F32, ne[1] > 1 ? 2 : 1, ne, wk_tensor_data(t));
-    }
-    return s;
+    return s ? s : add_params(w, R);
 }
 
 /* path <- the model (state == 0) or a checkpoint (model + optimizer + position + RNG). */
@@ -479,6 +480,12 @@ static int write_gguf(const run_state *R, const char *path, int state) {
 }
 
 /* Checkpoints are DIR/ckpt-<step>.gguf (8 digits); keeps the newest `keep` (0 = all). */
+/* the step of a checkpoint file name "ckpt-<8 digits>.gguf", or -1 */
+static long ckpt_step(const char *name) {
+    long s;
+    return strlen(name) == 18 && sscanf(name, "ckpt-%8ld.gguf", &s) == 1 ? s : -1;
+}
+
 static void prune_checkpoints(const char *dir, long keep) {
     if (keep <= 0) return;
     DIR *d = opendir(dir);
@@ -487,9 +494,8 @@ static void prune_checkpoints(const char *dir, long keep) {
     int n = 0;
     struct dirent *e;
     while ((e = readdir(d)) && n < 4096) {
-        long s;
-        char tail[8];
-        if (sscanf(e->d_name, "ckpt-%8ld.gguf%7s", &s, tail) == 1 && strlen(e->d_name) == 18) steps[n++] = s;
+        const long s = ckpt_step(e->d_name);
+        if (s >= 0) steps[n++] = s;
     }
     closedir(d);
     for (int i = 0; i < n; i++) {
@@ -510,8 +516,8 @@ static int latest_checkpoint(const char *dir, char *out, size_t cap) {
     long best = -1;
     struct dirent *e;
     while ((e = readdir(d))) {
-        long s;
-        if (sscanf(e->d_name, "ckpt-%8ld.gguf", &s) == 1 && strlen(e->d_name) == 18 && s > best) best = s;
+        const long s = ckpt_step(e->d_name);
+        if (s > best) best = s;
     }
     closedir(d);
     if (best < 0) return 1;

@@ -58,11 +58,13 @@ static const wk_isa *by_name(const char *name) {
         __builtin_cpu_init();
         wk_isa set = wk_cpu_isa_avx512;
         if (__builtin_cpu_supports("avx512bf16")) set.gemm_bf16 = wk_gemm_bf16_avx512bf16;
-        if (__builtin_cpu_supports("avx512vnni"))
-            for (int t = 0; t < WK_TYPE_COUNT; t++)
+        if (__builtin_cpu_supports("avx512vnni")) {
+            const bool panels = !getenv("WICK_NO_QPANEL");
+            for (int t = 0; t < WK_TYPE_COUNT; t++) {
                 if (wk_qgemm_avx512vnni[t]) set.qgemm[t] = wk_qgemm_avx512vnni[t];
-        if (__builtin_cpu_supports("avx512vnni") && !getenv("WICK_NO_QPANEL"))
-            for (int t = 0; t < WK_TYPE_COUNT; t++) set.qpanel[t] = wk_qpanel_avx512vnni[t];
+                if (panels) set.qpanel[t] = wk_qpanel_avx512vnni[t];
+            }
+        }
         return resolved(&set, &avx512);
     }
 #endif

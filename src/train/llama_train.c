@@ -240,7 +240,7 @@ static wk_tensor *base_weight(wk_llama_train *m, const char *name, int64_t ne0, 
 /* LoRA mode: frozen base weights, params = A [n_in, r] and B [r, n_out] of each target */
 static wk_status build_lora(wk_llama_train *m) {
     const wk_llama_hparams *hp = &m->hp;
-    const int64_t E = hp->n_embd, V = hp->n_vocab, N = (int64_t)m->B * m->T, r = m->opts.lora_rank;
+    const int64_t E = hp->n_embd, V = hp->n_vocab, r = m->opts.lora_rank;
     wk_ctx *c = m->ctx;
     wk_status st = WK_OK;
     char nm[96];
@@ -277,7 +277,6 @@ static wk_status build_lora(wk_llama_train *m) {
     if (st != WK_OK) return st;
     m->loss = head(m, x, onorm, wout ? wout : emb);
     if (!m->loss || !(m->graph = graph_of(c, m->loss, true))) return op_failed();
-    (void)N;
     return WK_OK;
 }
 
@@ -567,20 +566,31 @@ static void take_grad(const wk_graph *g, const wk_tensor *t, float *dst) {
 
 /* Forward through the layers keeping only their inputs, the head's forward + backward, then
  * each layer again from its saved input with its backward (recomputation), last to first. */
-static wk_status compute_checkpointed(wk_llama_train *m, wk_backend *be, const int32_t *tokens, float *loss) {
+/* Checkpointed forward pass: the embedding rows, then each layer through the shared
+ * forward-only graph, keeping every layer's input in m->acts; the head's input is pointed
+ * at the last. */
+static wk_status forward_layers(wk_llama_train *m, wk_backend *be, const int32_t *tokens) {
     const int64_t E = m->hp.n_embd, N = (int64_t)m->B * m->T, L = m->hp.n_layer;
     const size_t xs = (size_t)N * (size_t)E;
     const float *emb = wk_tensor_data(m->params[0]);
     for (int64_t i = 0; i < N; i++) memcpy(m->acts + (size_t)i * E, emb + (size_t)tokens[i] * E, (size_t)E * sizeof(float));
-    wk_status st;
     for (int64_t l = 0; l < L; l++) {
         for (int k = 0; k < W_PER_LAYER; k++) m->lw[k]->data = wk_tensor_data(m->params[1 + l * W_PER_LAYER + k]);
         m->l_in->data = m->acts + (size_t)l * xs;
-        if ((st = wk_graph_compute(be, m->g_fwd)) != WK_OK) return st;
+        const wk_status st = wk_graph_compute(be, m->g_fwd);
+        if (st != WK_OK) return st;
         memcpy(m->acts + (size_t)(l + 1) * xs, wk_tensor_data(m->l_out), xs * sizeof(float));
     }
-    const int np = m->n_params;
     m->h_in->data = m->acts + (size_t)L * xs;
+    return WK_OK;
+}
+
+static wk_status compute_checkpointed(wk_llama_train *m, wk_backend *be, const int32_t *tokens, float *loss) {
+    const int64_t E = m->hp.n_embd, N = (int64_t)m->B * m->T, L = m->hp.n_layer;
+    const size_t xs = (size_t)N * (size_t)E;
+    const int np = m->n_params;
+    wk_status st;
+    if ((st = forward_layers(m, be, tokens)) != WK_OK) return st;
     if ((st = wk_graph_compute(be, m->g_head)) != WK_OK) return st;
     if (loss) *loss = *(const float *)wk_tensor_data(m->loss);
     take_grad(m->g_head, m->params[np - 2], m->grads[np - 2]);
@@ -631,18 +641,7 @@ wk_status wk_llama_train_eval(wk_llama_train *m, wk_backend *be, const int32_t *
     if (!m->opts.checkpoint) {
         st = wk_graph_compute_until(be, m->graph, m->loss);
     } else { /* the layers' forward graph, then the head's nodes up to its loss */
-        const int64_t E = m->hp.n_embd, L = m->hp.n_layer;
-        const size_t xs = (size_t)N * (size_t)E;
-        const float *emb = wk_tensor_data(m->params[0]);
-        for (int64_t i = 0; i < N; i++)
-            memcpy(m->acts + (size_t)i * E, emb + (size_t)tokens[i] * E, (size_t)E * sizeof(float));
-        for (int64_t l = 0; l < L && st == WK_OK; l++) {
-            for (int k = 0; k < W_PER_LAYER; k++) m->lw[k]->data = wk_tensor_data(m->params[1 + l * W_PER_LAYER + k]);
-            m->l_in->data = m->acts + (size_t)l * xs;
-            st = wk_graph_compute(be, m->g_fwd);
-            if (st == WK_OK) memcpy(m->acts + (size_t)(l + 1) * xs, wk_tensor_data(m->l_out), xs * sizeof(float));
-        }
-        m->h_in->data = m->acts + (size_t)L * xs;
+        st = forward_layers(m, be, tokens);
         if (st == WK_OK) st = wk_graph_compute_until(be, m->g_head, m->loss);
     }
     if (st == WK_OK) *loss = *(const float *)wk_tensor_data(m->loss);
