@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # deps.sh — installs what building and testing wick needs on a fresh Debian 12 machine:
-# compilers and CMake, OpenBLAS (OpenMP variant), SIMDe (AVX-512 kernel emulation test),
+# compilers and CMake, OpenBLAS (OpenMP variant), PCRE2 and cJSON (tokenizer regexes, chat JSONL), SIMDe (AVX-512 kernel emulation test),
 # clang + libFuzzer runtime (fuzz targets), the aarch64 cross compiler and qemu-user (NEON
 # kernels tested under emulation, tests/neon), PyTorch (python3-torch: the training check against
 # torch, tests/reference/torch_train_check.py) and the Python packages the reference checks use.
 set -euo pipefail
 
-pkgs=(build-essential cmake pkg-config libopenblas-openmp-dev libsimde-dev libpcre2-dev clang libclang-rt-14-dev python3 python3-pip python3-torch
+pkgs=(build-essential cmake pkg-config libopenblas-openmp-dev libsimde-dev libpcre2-dev libcjson-dev clang libclang-rt-14-dev python3 python3-pip python3-torch
       gcc-aarch64-linux-gnu qemu-user-static)
 missing=()
 for p in "${pkgs[@]}"; do

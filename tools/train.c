@@ -21,18 +21,25 @@
 #include "src/train/llama_train.h"
 #include "src/train/optim.h"
 #include "src/train/train.h"
+#include "teacher.h"
 
 /* "wick train" or "wick finetune": every message starts with it */
 static const char *g_cmd = "wick train";
 /* wick finetune: LoRA on a frozen base (--model); the result is an adapter GGUF at --out,
  * with the run's log, plot, samples and checkpoints in <out>.run/ */
 static int g_ft;
+/* wick distill: the model learns from a teacher's softened distributions (--teacher) as
+ * well as from the labels; a student from --student or from the shape flags */
+static int g_dist;
 
 /* ---- configuration ---------------------------------------------------------------------- */
 
 typedef struct {
     const char *data, *tokenizer, *out, *resume, *sample_prompt;
     const char *model, *lora_targets; /* finetune: the frozen base and the adapted matrices */
+    const char *teacher, *student, *student_shape, *teacher_cache; /* distill */
+    float temperature, alpha;
+    long teacher_top_k;
     long lora_rank;
     float lora_alpha;
     long n_layer, n_embd, n_head, n_head_kv, n_ff, n_vocab, ctx, batch, steps, grad_accum;
@@ -56,6 +63,7 @@ static void cfg_defaults(train_cfg *c) {
     c->eval_interval = -1, c->eval_batches = 8, c->sample_interval = -1, c->sample_tokens = 96;
     c->ckpt_interval = -1, c->keep = 2, c->log_interval = 10, c->threads = 0, c->seed = 1234;
     c->lora_rank = 8, c->lora_alpha = 16, c->lora_targets = "q,k,v,o,gate,up,down";
+    c->temperature = 2.0f, c->alpha = 0.5f;
 }
 
 static void usage(FILE *f) {
@@ -68,9 +76,20 @@ static void usage(FILE *f) {
             "  train a llama-architecture model from scratch; DIR/model.gguf loads in run/chat.\n"
             "  finetune trains LoRA adapters beside a frozen llama base of any type (quantized included);\n"
             "  the adapter GGUF loads with run/chat --lora; log, plot, samples, checkpoints go to <out>.run/\n"
+            "       wick distill --teacher T.gguf (--student S.gguf | --student-shape LxDxH[xF] | the model options)\n"
+            "                    --data FILE --out DIR [--temperature 2] [--alpha 0.5] [options]\n"
+            "  knowledge distillation: loss = alpha tau^2 KL(teacher_tau || student_tau) + (1 - alpha) CE(labels)\n"
+            "  with tau the temperature; validation reports the student's CE and KL(teacher || student) at tau 1.\n"
+            "  The teacher (any architecture and type) and student share the teacher's tokenizer.\n"
+            "  --teacher-top-k K     targets keep the teacher's K most likely tokens (default 0: all)\n"
+            "  --teacher-cache FILE  with --teacher-top-k: the teacher's top K per training window, stored\n"
+            "                        on the first pass and read back on later ones (epochs, reruns)\n"
             "data:\n"
             "  --data PATH           UTF-8 text (tokenized here; the last --val-fraction is validation)\n"
             "                        or a `wick data` directory (train.bin, val.bin)\n"
+            "                        or (finetune) chat JSONL, FILE.jsonl: {\"messages\": [{\"role\": ..., \"content\": ...}]}\n"
+            "                        per line, rendered with the base's chat template; loss on assistant tokens\n"
+            "                        only; the last --val-fraction of the conversations is validation\n"
             "  --tokenizer FILE      a GGUF with tokenizer.ggml.* keys (e.g. from tokenizer-train)\n"
             "  --val-fraction F      validation share of a text file (default 0.1)\n"
             "model:\n"
@@ -124,6 +143,10 @@ static const opt_def k_opts[] = {
     {"sample-prompt", K_STR, O(sample_prompt), 0, 0}, {"model", K_STR, O(model), 0, 0},
     {"lora-targets", K_STR, O(lora_targets), 0, 0}, {"lora-rank", K_LONG, O(lora_rank), 1, 4096},
     {"lora-alpha", K_FLOAT, O(lora_alpha), 0, 1e6},
+    {"teacher", K_STR, O(teacher), 0, 0}, {"student", K_STR, O(student), 0, 0},
+    {"student-shape", K_STR, O(student_shape), 0, 0}, {"teacher-cache", K_STR, O(teacher_cache), 0, 0},
+    {"temperature", K_FLOAT, O(temperature), 0.05, 100}, {"alpha", K_FLOAT, O(alpha), 0, 1},
+    {"teacher-top-k", K_LONG, O(teacher_top_k), 0, 1 << 16},
     {"n-layer", K_LONG, O(n_layer), 1, 4096}, {"n-embd", K_LONG, O(n_embd), 2, 1 << 20},
     {"n-head", K_LONG, O(n_head), 1, 1 << 16}, {"n-head-kv", K_LONG, O(n_head_kv), 1, 1 << 16},
     {"n-ff", K_LONG, O(n_ff), 1, 1 << 22}, {"n-vocab", K_LONG, O(n_vocab), 1, 1 << 24},
@@ -290,6 +313,7 @@ static char *read_file(const char *path, size_t *len) {
 
 typedef struct {
     int32_t *ids;
+    uint8_t *train; /* chat data: 1 where the token is a loss target (assistant); NULL: all */
     int64_t n;
 } tokens;
 
@@ -331,7 +355,69 @@ static int read_shard(const char *path, tokens *t) {
     return 0;
 }
 
-static int load_data(const train_cfg *c, const wk_vocab *v, tokens *tr, tokens *va) {
+static int has_suffix(const char *s, const char *suf) {
+    const size_t n = strlen(s), k = strlen(suf);
+    return n >= k && !strcmp(s + n - k, suf);
+}
+
+/* finetune on chat JSONL: the conversations rendered with the base's chat template (or the
+ * built-in its markers suggest, else chatml); the last val_fraction of the conversations
+ * (at least one) are validation */
+static int load_chat(const train_cfg *c, const wk_vocab *v, const wk_gguf *g, char *text, size_t len, tokens *tr,
+                     tokens *va) {
+    const char *src = NULL;
+    uint64_t sl = 0;
+    if (wk_gguf_get_str(g, "tokenizer.chat_template", &src, &sl) != WK_GGUF_OK) src = NULL, sl = 0;
+    wk_chat_template *tmpl = NULL;
+    wk_chat_data d;
+    memset(&d, 0, sizeof d);
+    char *bos = NULL, *eos = NULL;
+    size_t bl = 0, el = 0;
+    const char *bt = wk_vocab_bos(v) >= 0 ? wk_vocab_token_text(v, wk_vocab_bos(v), &bl) : NULL;
+    const char *et = wk_vocab_eos(v) >= 0 ? wk_vocab_token_text(v, wk_vocab_eos(v), &el) : NULL;
+    if (bt) bos = strndup(bt, bl);
+    if (et) eos = strndup(et, el);
+    wk_chat_options opt = wk_chat_options_default();
+    opt.bos_token = bos, opt.eos_token = eos;
+    int rc = 1;
+    if (wk_chat_template_load(src, (size_t)sl, "chatml", &tmpl) != WK_OK ||
+        wk_chat_data_load(text, len, v, tmpl, &opt, &d) != WK_OK) {
+        fprintf(stderr, "%s: %s: %s\n", g_cmd, c->data, wk_last_error());
+        goto done;
+    }
+    int64_t nvc = (int64_t)((double)d.n_conv * c->val_fraction);
+    if (nvc < 1) nvc = 1;
+    if (nvc >= d.n_conv) {
+        fprintf(stderr, "%s: %s has %lld conversation(s); at least 2 are needed (training and validation)\n", g_cmd,
+                c->data, (long long)d.n_conv);
+        rc = 2;
+        goto done;
+    }
+    const int64_t cut = d.conv_start[d.n_conv - nvc];
+    tr->n = cut, va->n = d.n - cut;
+    tr->ids = malloc((size_t)(tr->n ? tr->n : 1) * sizeof(int32_t)), tr->train = malloc((size_t)(tr->n ? tr->n : 1));
+    va->ids = malloc((size_t)(va->n ? va->n : 1) * sizeof(int32_t)), va->train = malloc((size_t)(va->n ? va->n : 1));
+    if (!tr->ids || !tr->train || !va->ids || !va->train) {
+        fprintf(stderr, "%s: out of memory for the tokens\n", g_cmd);
+        goto done;
+    }
+    memcpy(tr->ids, d.ids, (size_t)tr->n * sizeof(int32_t)), memcpy(tr->train, d.train, (size_t)tr->n);
+    memcpy(va->ids, d.ids + cut, (size_t)va->n * sizeof(int32_t)), memcpy(va->train, d.train + cut, (size_t)va->n);
+    int64_t n_lab = 0;
+    for (int64_t i = 0; i < d.n; i++) n_lab += d.train[i];
+    fprintf(stderr, "%s: %s: %lld conversations (%lld for validation), template %s, %lld tokens, %lld of them "
+                    "assistant tokens (the loss targets)\n",
+            g_cmd, c->data, (long long)d.n_conv, (long long)nvc, wk_chat_template_name(tmpl), (long long)d.n,
+            (long long)n_lab);
+    rc = 0;
+done:
+    wk_chat_data_free(&d);
+    wk_chat_template_free(tmpl);
+    free(bos), free(eos);
+    return rc;
+}
+
+static int load_data(const train_cfg *c, const wk_vocab *v, const wk_gguf *g, tokens *tr, tokens *va) {
     struct stat st;
     if (stat(c->data, &st) != 0) {
         fprintf(stderr, "%s: --data %s: %s\n", g_cmd, c->data, strerror(errno));
@@ -349,6 +435,16 @@ static int load_data(const train_cfg *c, const wk_vocab *v, tokens *tr, tokens *
     if (!text) {
         fprintf(stderr, "%s: cannot read %s\n", g_cmd, c->data);
         return 1;
+    }
+    if (has_suffix(c->data, ".jsonl")) {
+        if (!g_ft) {
+            fprintf(stderr, "%s: chat JSONL data is for wick finetune (a base model with a chat template)\n", g_cmd);
+            free(text);
+            return 2;
+        }
+        const int rc = load_chat(c, v, g, text, len, tr, va);
+        free(text);
+        return rc;
     }
     size_t n = 0;
     wk_token *ids = wk_tool_tokenize(g_cmd, v, text, len, false, false, &n);
@@ -369,11 +465,14 @@ static int load_data(const train_cfg *c, const wk_vocab *v, tokens *tr, tokens *
     return 0;
 }
 
-/* B sequences of T inputs and their next-token labels from t starting at *pos, advancing
- * it; wraps to 0 (a new epoch) when fewer than B*T+1 tokens are left. */
+/* B sequences of T inputs and their next-token labels (-1 where chat data marks the token
+ * as context) from t starting at *pos, advancing it; wraps to 0 (a new epoch) when fewer than B*T+1 tokens are left. */
 static void next_batch(const tokens *t, int64_t *pos, int64_t *epoch, int32_t *in, int32_t *lab, int64_t B, int64_t T) {
     if (*pos + B * T + 1 > t->n) *pos = 0, ++*epoch;
-    for (int64_t i = 0; i < B * T; i++) in[i] = t->ids[*pos + i], lab[i] = t->ids[*pos + i + 1];
+    for (int64_t i = 0; i < B * T; i++) {
+        in[i] = t->ids[*pos + i], lab[i] = t->ids[*pos + i + 1];
+        if (t->train && !t->train[*pos + i + 1]) lab[i] = -1; /* chat data: assistant tokens only */
+    }
     *pos += B * T;
 }
 
@@ -386,6 +485,7 @@ typedef struct {
     wk_backend *be;
     wk_gguf *tok_gguf;     /* tokenizer keys source (the vocab or the resumed checkpoint) */
     wk_vocab *vocab;
+    wk_teacher *teacher;   /* distill */
     tokens train, val;
     int64_t step, pos, epoch;
     uint64_t rng;
@@ -632,20 +732,42 @@ static int trim_csv(const char *dir, int64_t step) {
 
 /* ---- evaluation and samples ---------------------------------------------------------------- */
 
-static int eval_val(run_state *R, int32_t *in, int32_t *lab, double *loss) {
+/* distill: the training loss's temperature and weights (alpha tau^2 KL + (1 - alpha) CE) */
+static int set_train_distill(run_state *R) {
+    const float tau = R->c.temperature, a = R->c.alpha;
+    if (wk_llama_train_set_distill(R->m, tau, a * tau * tau, 1.0f - a) == WK_OK) return 0;
+    fprintf(stderr, "%s: %s\n", g_cmd, wk_last_error());
+    return 1;
+}
+
+/* Mean validation cross-entropy over the labelled tokens of eval_batches batches; distill:
+ * also KL(teacher || student) at temperature 1 (*kl). */
+static int eval_val(run_state *R, int32_t *in, int32_t *lab, double *loss, double *kl) {
     const int64_t B = R->c.batch, T = R->c.ctx;
     int64_t pos = 0, ep = 0;
-    double sum = 0;
+    double sum = 0, sum_kl = 0;
+    if (g_dist && wk_llama_train_set_distill(R->m, 1.0f, 1.0f, 0.0f) != WK_OK) return 1;
+    int64_t count = 0;
     for (long i = 0; i < R->c.eval_batches; i++) {
         next_batch(&R->val, &pos, &ep, in, lab, B, T);
-        float l;
+        int64_t n_lab = 0; /* the batch's mean is over its labelled tokens (chat data: fewer) */
+        for (int64_t k = 0; k < B * T; k++) n_lab += lab[k] >= 0;
+        if (!n_lab) continue;
+        float l, k = 0;
+        if (g_dist && wk_teacher_targets(R->teacher, in, lab, -1, 1.0f, wk_llama_train_soft_targets(R->m))) return 1;
         if (wk_llama_train_eval(R->m, R->be, in, lab, &l) != WK_OK) {
             fprintf(stderr, "\n" "%s: validation: %s\n", g_cmd, wk_last_error());
             return 1;
         }
-        sum += l;
+        if (g_dist) wk_llama_train_distill_parts(R->m, &k, &l);
+        sum += (double)l * (double)n_lab, sum_kl += (double)k * (double)n_lab, count += n_lab;
     }
-    *loss = sum / (double)R->c.eval_batches;
+    *loss = count ? sum / (double)count : NAN;
+    if (kl) *kl = count ? sum_kl / (double)count : NAN;
+    if (g_dist) { /* back to training: alpha 0 trains on labels alone, with the targets masked */
+        if (R->c.alpha == 0) memset(wk_llama_train_soft_targets(R->m), 0, (size_t)(B * T) * (size_t)R->c.n_vocab * sizeof(float));
+        return set_train_distill(R);
+    }
     return 0;
 }
 
@@ -747,6 +869,14 @@ static int parse_args(int argc, char **argv, train_cfg *c, const char **config, 
 static int validate(const train_cfg *c) {
     if (!c->data || !c->out) {
         fprintf(stderr, "%s: --data and --out are required (or --resume)\n", g_cmd);
+        return 2;
+    }
+    if (g_dist && !c->teacher) {
+        fprintf(stderr, "%s: --teacher T.gguf is required\n", g_cmd);
+        return 2;
+    }
+    if (g_dist && c->teacher_cache && c->teacher_top_k <= 0) {
+        fprintf(stderr, "%s: --teacher-cache stores top-k targets: give --teacher-top-k K too\n", g_cmd);
         return 2;
     }
     if (g_ft) {
@@ -881,7 +1011,50 @@ int wk_cmd_train(int argc, char **argv) {
         if (given[i]) memcpy((char *)&c + d->off, (const char *)&cli + d->off, sz);
     }
     static const char *const k_fixed[] = {"n-layer", "n-embd", "n-head", "n-head-kv", "n-ff", "ctx", "n-vocab", "batch",
-                                          "data", "val-fraction", "rope-base", "rms-eps"};
+                                          "data", "val-fraction", "rope-base", "rms-eps", "student", "student-shape"};
+    /* options of one mode only */
+    static const char *const k_mode[] = {"model", "lora-rank", "lora-alpha", "lora-targets", "teacher", "student",
+                                         "student-shape", "temperature", "alpha", "teacher-top-k", "teacher-cache"};
+    for (size_t i = 0; i < sizeof k_mode / sizeof *k_mode; i++)
+        if (given[opt_index(k_mode[i])] && (i < 4 ? !g_ft : !g_dist)) {
+            fprintf(stderr, "%s: --%s is an option of wick %s\n", g_cmd, k_mode[i], i < 4 ? "finetune" : "distill");
+            rc = 2;
+            goto out;
+        }
+    if (g_dist && given[opt_index("tokenizer")]) {
+        fprintf(stderr, "%s: --tokenizer does not apply: the student uses the teacher's tokenizer\n", g_cmd);
+        rc = 2;
+        goto out;
+    }
+    if (g_dist && c.student && (c.student_shape || given[opt_index("n-layer")] || given[opt_index("n-embd")] ||
+                                given[opt_index("n-head")] || given[opt_index("n-ff")] || given[opt_index("n-vocab")])) {
+        fprintf(stderr, "%s: --student S.gguf fixes the student's shape; drop --student-shape and the model options\n",
+                g_cmd);
+        rc = 2;
+        goto out;
+    }
+    if (g_dist && c.student_shape && !resume) { /* LxDxH[xF] */
+        long v[4] = {0, 0, 0, 0};
+        int nv = 0;
+        const char *p = c.student_shape;
+        char *end = NULL;
+        while (nv < 4) {
+            errno = 0;
+            v[nv] = strtol(p, &end, 10);
+            if (end == p || errno || v[nv] <= 0) break;
+            nv++;
+            if (*end != 'x') break;
+            p = end + 1;
+        }
+        if (nv < 3 || *end || v[0] > 4096 || v[1] > (1 << 20) || v[2] > (1 << 16) || v[3] > (1 << 22)) {
+            fprintf(stderr, "%s: --student-shape '%s' is not LAYERSxEMBDxHEADS[xFF], e.g. 4x256x8\n", g_cmd,
+                    c.student_shape);
+            rc = 2;
+            goto out;
+        }
+        c.n_layer = v[0], c.n_embd = v[1], c.n_head = v[2];
+        if (nv == 4) c.n_ff = v[3];
+    }
     int fixed = 0;
     for (size_t i = 0; i < sizeof k_fixed / sizeof *k_fixed; i++) fixed |= given[opt_index(k_fixed[i])];
     static const char *const k_shape[] = {"n-layer", "n-embd", "n-head", "n-head-kv", "n-ff", "n-vocab", "tokenizer",
@@ -900,7 +1073,7 @@ int wk_cmd_train(int argc, char **argv) {
     }
     finish_cfg(&c);
     if ((rc = validate(&c))) goto out;
-    if (!resume && !c.tokenizer && !g_ft) {
+    if (!resume && !c.tokenizer && !g_ft && !g_dist) {
         fprintf(stderr, "%s: --tokenizer is required\n", g_cmd);
         rc = 2;
         goto out;
@@ -918,15 +1091,16 @@ int wk_cmd_train(int argc, char **argv) {
     }
     /* tokenizer: the vocab file (finetune: the base model's), or on resume the checkpoint's
      * own keys; the checkpoint's training state is read from ck */
+    const char *tok_src = g_ft ? c.model : g_dist ? c.teacher : c.tokenizer;
     if (resume && !g_ft) {
         R.tok_gguf = ck, ck = NULL;
-    } else if (wk_gguf_open(g_ft ? c.model : c.tokenizer, &R.tok_gguf) != WK_GGUF_OK) {
-        fprintf(stderr, "%s: %s: %s\n", g_cmd, g_ft ? "-m" : "--tokenizer", wk_gguf_last_error());
+    } else if (wk_gguf_open(tok_src, &R.tok_gguf) != WK_GGUF_OK) {
+        fprintf(stderr, "%s: %s: %s\n", g_cmd, g_ft ? "-m" : g_dist ? "--teacher" : "--tokenizer", wk_gguf_last_error());
         goto out;
     }
     const wk_gguf *state_g = ck ? ck : R.tok_gguf;
     if (wk_vocab_load_gguf(R.tok_gguf, &R.vocab) != WK_OK) {
-        fprintf(stderr, "%s: %s: %s\n", g_cmd, resume && !g_ft ? ckpt_path : g_ft ? c.model : c.tokenizer, wk_last_error());
+        fprintf(stderr, "%s: %s: %s\n", g_cmd, resume && !g_ft ? ckpt_path : tok_src, wk_last_error());
         goto out;
     }
     const int32_t nv_tok = wk_vocab_n_tokens(R.vocab);
@@ -936,7 +1110,8 @@ int wk_cmd_train(int argc, char **argv) {
         rc = 2;
         goto out;
     }
-    if (load_data(&R.c, R.vocab, &R.train, &R.val)) goto out;
+    if ((rc = load_data(&R.c, R.vocab, R.tok_gguf, &R.train, &R.val))) goto out;
+    rc = 1;
     const int64_t B = R.c.batch, T = R.c.ctx, need = B * T + 1;
     if (R.train.n < need || R.val.n < need) {
         fprintf(stderr, "%s: %s has %lld training and %lld validation tokens; one batch needs %lld of each "
@@ -956,13 +1131,32 @@ int wk_cmd_train(int argc, char **argv) {
                     R.c.n_vocab);
             goto out;
         }
-    if (mkdir_p(R.dir)) {
-        fprintf(stderr, "%s: --out %s: cannot create or write the directory: %s\n", g_cmd, R.dir, strerror(errno));
-        goto out;
+
+    /* distill: the teacher, whose vocabulary the student shares */
+    if (g_dist) {
+        if (wk_teacher_open(g_cmd, R.c.teacher, B, T, (int)R.c.threads, (int)R.c.teacher_top_k, R.c.teacher_cache,
+                            &R.teacher))
+            goto out;
+        if (wk_teacher_same_vocab(g_cmd, wk_teacher_vocab(R.teacher), R.vocab, resume ? ckpt_path : "the tokenizer"))
+            goto out;
+        if (!given[opt_index("n-vocab")] && !resume) R.c.n_vocab = wk_teacher_n_vocab(R.teacher);
+        if (R.c.student && !resume) {
+            wk_gguf *sg = NULL;
+            wk_vocab *sv = NULL;
+            int bad = wk_gguf_open(R.c.student, &sg) != WK_GGUF_OK;
+            if (bad) fprintf(stderr, "%s: --student: %s\n", g_cmd, wk_gguf_last_error());
+            else if ((bad = wk_vocab_load_gguf(sg, &sv) != WK_OK))
+                fprintf(stderr, "%s: --student %s has no usable tokenizer (%s); the student must share the teacher's\n",
+                        g_cmd, R.c.student, wk_last_error());
+            else bad = wk_teacher_same_vocab(g_cmd, wk_teacher_vocab(R.teacher), sv, R.c.student);
+            wk_vocab_free(sv);
+            wk_gguf_free(sg);
+            if (bad) goto out;
+        }
     }
 
     /* model and optimizer */
-    wk_llama_train_opts topts = {.bf16 = R.c.bf16 != 0, .checkpoint = R.c.checkpoint != 0};
+    wk_llama_train_opts topts = {.bf16 = R.c.bf16 != 0, .checkpoint = R.c.checkpoint != 0, .distill = g_dist != 0};
     if (g_ft) { /* LoRA targets: comma-separated q,k,v,o,gate,up,down */
         static const struct { const char *n; int bit; } k_t[] = {{"q", WK_LORA_Q}, {"k", WK_LORA_K}, {"v", WK_LORA_V},
                                                                {"o", WK_LORA_O}, {"gate", WK_LORA_GATE},
@@ -1001,8 +1195,9 @@ int wk_cmd_train(int argc, char **argv) {
             }
             memcpy(wk_tensor_data(p), t->data, wk_tensor_nbytes(p));
         }
-    } else if (resume) {
-        if (wk_llama_train_create_gguf_ex(ckpt_path, (int32_t)B, (int32_t)T, &topts, &R.m) != WK_OK) {
+    } else if (resume || (g_dist && R.c.student)) {
+        if (wk_llama_train_create_gguf_ex(resume ? ckpt_path : R.c.student, (int32_t)B, (int32_t)T, &topts, &R.m) !=
+            WK_OK) {
             fprintf(stderr, "%s: %s\n", g_cmd, wk_last_error());
             goto out;
         }
@@ -1015,6 +1210,17 @@ int wk_cmd_train(int argc, char **argv) {
             goto out;
         }
         wk_llama_train_init_random(R.m, R.c.seed);
+    }
+    if (!g_ft) { /* the shape as built (a --student file or a checkpoint fixes it) */
+        const wk_llama_hparams *hp = wk_llama_train_hparams(R.m);
+        R.c.n_layer = hp->n_layer, R.c.n_embd = hp->n_embd, R.c.n_head = hp->n_head, R.c.n_head_kv = hp->n_head_kv;
+        R.c.n_ff = hp->n_ff, R.c.n_vocab = hp->n_vocab, R.c.rope_base = hp->rope_base, R.c.rms_eps = hp->rms_eps;
+    }
+    if (g_dist && R.c.n_vocab != wk_teacher_n_vocab(R.teacher)) {
+        fprintf(stderr, "%s: the student's vocabulary (%ld) differs from the teacher's output (%d)\n", g_cmd, R.c.n_vocab,
+                wk_teacher_n_vocab(R.teacher));
+        rc = 2;
+        goto out;
     }
     const int np = wk_llama_train_n_params(R.m);
     wk_tensor **params = malloc((size_t)np * sizeof *params);
@@ -1086,6 +1292,11 @@ int wk_cmd_train(int argc, char **argv) {
             if (!(acc[i] = malloc((size_t)wk_tensor_nelements(wk_llama_train_param(R.m, i)) * sizeof(float)))) goto out;
     }
 
+    /* the run directory, once everything else is known to work */
+    if (mkdir_p(R.dir)) {
+        fprintf(stderr, "%s: --out %s: cannot create or write the directory: %s\n", g_cmd, R.dir, strerror(errno));
+        goto out;
+    }
     /* log.csv (trimmed to the checkpoint on resume), samples.txt */
     char path[4200];
     snprintf(path, sizeof path, "%s/log.csv", R.dir);
@@ -1099,7 +1310,9 @@ int wk_cmd_train(int argc, char **argv) {
         fprintf(stderr, "%s: cannot write %s: %s\n", g_cmd, path, strerror(errno));
         goto out;
     }
-    if (fresh) fprintf(csv, "step,tokens,loss,val_loss,val_ppl,lr,grad_norm,tok_per_s,elapsed_s\n");
+    if (fresh)
+        fprintf(csv, "step,tokens,loss,val_loss,val_ppl,lr,grad_norm,tok_per_s,elapsed_s%s\n",
+                g_dist ? ",kl,ce,val_kl" : "");
     snprintf(path, sizeof path, "%s/samples.txt", R.dir);
     samples = fopen(path, resume ? "a" : "w");
 
@@ -1122,6 +1335,13 @@ int wk_cmd_train(int argc, char **argv) {
                 R.c.bf16 ? (R.c.checkpoint ? "bf16 matmuls, fp32 masters, checkpointed" : "bf16 matmuls, fp32 masters")
                           : (R.c.checkpoint ? "fp32, checkpointed" : "fp32"),
                 (long long)R.train.n, (long long)R.val.n, (long long)tok_step, resume ? "resuming" : "from scratch");
+    if (g_dist) {
+        fprintf(stderr, "%s: teacher %s (vocab %d, %s%s); temperature %g, alpha %g: loss = %g KL + %g CE\n", g_cmd,
+                R.c.teacher, wk_teacher_n_vocab(R.teacher), R.c.teacher_top_k > 0 ? "top-k targets" : "full distributions",
+                R.c.teacher_cache ? ", cached" : "", (double)R.c.temperature, (double)R.c.alpha,
+                (double)(R.c.alpha * R.c.temperature * R.c.temperature), (double)(1 - R.c.alpha));
+        if (set_train_distill(&R)) goto out;
+    }
     if (resume) fprintf(stderr, "%s: resumed %s at step %lld\n", g_cmd, ckpt_path, (long long)R.step);
     const int tty = isatty(2);
     const double t_start = wk_tool_now();
@@ -1132,15 +1352,24 @@ int wk_cmd_train(int argc, char **argv) {
     const int64_t step0 = R.step;
     while (R.step < R.c.steps) {
         const double t0 = wk_tool_now();
-        double loss = 0, gn = 0;
+        double loss = 0, gn = 0, kl = 0, ce = 0;
         for (long a = 0; a < R.c.grad_accum; a++) {
             next_batch(&R.train, &R.pos, &R.epoch, in, lab, B, T);
             float l;
+            if (g_dist && R.c.alpha > 0 &&
+                wk_teacher_targets(R.teacher, in, lab, (R.pos - B * T) / (B * T), R.c.temperature,
+                                   wk_llama_train_soft_targets(R.m)))
+                goto out;
             if (wk_llama_train_compute(R.m, R.be, in, lab, &l) != WK_OK) {
                 fprintf(stderr, "\n" "%s: step %lld: %s\n", g_cmd, (long long)R.step, wk_last_error());
                 goto out;
             }
             loss += l;
+            if (g_dist) {
+                float k, e;
+                wk_llama_train_distill_parts(R.m, &k, &e);
+                kl += k, ce += e;
+            }
             if (R.c.grad_accum > 1) { /* mean gradient over the micro-batches, in the last one's tensors */
                 const int last = a + 1 == R.c.grad_accum;
                 for (int i = 0; i < np; i++) {
@@ -1155,7 +1384,7 @@ int wk_cmd_train(int argc, char **argv) {
                 }
             }
         }
-        loss /= (double)R.c.grad_accum;
+        loss /= (double)R.c.grad_accum, kl /= (double)R.c.grad_accum, ce /= (double)R.c.grad_accum;
         if (!isfinite(loss)) {
             fprintf(stderr, "\n" "%s: step %lld: the loss is %g; lower --lr (the last checkpoint is intact)\n", g_cmd,
                     (long long)R.step, loss);
@@ -1176,13 +1405,16 @@ int wk_cmd_train(int argc, char **argv) {
         else t_train += dt, tok_timed += tok_step;
         const double tps = tok_timed ? (double)tok_timed / t_train : (double)tok_step / dt;
 
-        double vl = NAN;
+        double vl = NAN, vkl = NAN;
         const int do_eval = R.step % R.c.eval_interval == 0 || R.step == R.c.steps;
-        if (do_eval && eval_val(&R, in, lab, &vl)) goto out;
+        if (do_eval && eval_val(&R, in, lab, &vl, &vkl)) goto out;
         fprintf(csv, "%lld,%lld,%.6f,", (long long)R.step, (long long)(R.step * tok_step), loss);
         if (do_eval) fprintf(csv, "%.6f,%.4f,", vl, exp(vl));
         else fprintf(csv, ",,");
-        fprintf(csv, "%.6g,%.6g,%.1f,%.2f\n", lr, gn, tps, wk_tool_now() - t_start);
+        fprintf(csv, "%.6g,%.6g,%.1f,%.2f", lr, gn, tps, wk_tool_now() - t_start);
+        if (g_dist && do_eval) fprintf(csv, ",%.6f,%.6f,%.6f", kl, ce, vkl);
+        else if (g_dist) fprintf(csv, ",%.6f,%.6f,", kl, ce);
+        fputc('\n', csv);
         fflush(csv);
 
         char eta[32];
@@ -1195,12 +1427,18 @@ int wk_cmd_train(int argc, char **argv) {
             fprintf(stderr, "\r  step %lld/%ld [%s] loss %.4f lr %.2e | %.0f tok/s | eta %s   ", (long long)R.step,
                     R.c.steps, bar, loss, lr, tps, eta);
         } else if (R.step % R.c.log_interval == 0 || R.step == R.c.steps || do_eval) {
-            fprintf(stderr, "  step %lld/%ld loss %.4f lr %.2e grad-norm %.3f | %.0f tok/s | eta %s\n", (long long)R.step,
-                    R.c.steps, loss, lr, gn, tps, eta);
+            char parts[64] = "";
+            if (g_dist) snprintf(parts, sizeof parts, " (kl %.4f ce %.4f)", kl, ce);
+            fprintf(stderr, "  step %lld/%ld loss %.4f%s lr %.2e grad-norm %.3f | %.0f tok/s | eta %s\n",
+                    (long long)R.step, R.c.steps, loss, parts, lr, gn, tps, eta);
         }
         if (do_eval) {
-            fprintf(stderr, "%s  step %lld: val loss %.4f, perplexity %.2f\n", tty ? "\n" : "", (long long)R.step, vl,
-                    exp(vl));
+            if (g_dist)
+                fprintf(stderr, "%s  step %lld: val CE %.4f, perplexity %.2f, KL(teacher || student) %.4f\n",
+                        tty ? "\n" : "", (long long)R.step, vl, exp(vl), vkl);
+            else
+                fprintf(stderr, "%s  step %lld: val loss %.4f, perplexity %.2f\n", tty ? "\n" : "", (long long)R.step, vl,
+                        exp(vl));
             write_svg(R.dir);
         }
         if (R.c.sample_interval > 0 && (R.step % R.c.sample_interval == 0 || R.step == R.c.steps)) {
@@ -1254,17 +1492,24 @@ out:
     free(acc);
     free(grads);
     free(in), free(lab);
-    free(R.train.ids), free(R.val.ids);
+    free(R.train.ids), free(R.val.ids), free(R.train.train), free(R.val.train);
     free(R.cfg_str);
     wk_backend_free(R.be);
     wk_optim_free(R.o);
     wk_llama_train_free(R.m);
+    wk_teacher_free(R.teacher);
     wk_vocab_free(R.vocab);
     wk_gguf_free(R.tok_gguf);
     wk_gguf_free(ck);
     free(config_text);
     free(ckpt_cfg_text);
     return rc;
+}
+
+int wk_cmd_distill(int argc, char **argv) {
+    g_dist = 1;
+    g_cmd = "wick distill";
+    return wk_cmd_train(argc, argv);
 }
 
 int wk_cmd_finetune(int argc, char **argv) {

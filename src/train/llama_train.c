@@ -31,6 +31,9 @@ struct wk_llama_train {
     wk_tensor **params;  /* token_embd, blk.l.* (W_PER_LAYER each), output_norm, output */
     wk_tensor *tokens, *labels, *pos, *mask, *loss;
     wk_graph *graph;
+    /* distillation (opts.distill): soft targets [V, N], 1/temperature and the two loss
+     * weights as [1] leaves (set per call), and the loss's two terms */
+    wk_tensor *soft, *inv_tau, *w_kl, *w_ce, *kl, *ce;
     /* gradient checkpointing (opts.checkpoint): one layer's graphs with placeholder weights
      * pointed at each layer in turn, the head's graph, and the saved layer inputs */
     wk_tensor *lw[W_PER_LAYER];  /* placeholder layer weights (params of the layer graph) */
@@ -135,10 +138,19 @@ static wk_tensor *layer(wk_llama_train *m, wk_tensor *x, wk_tensor *const *w, in
     return wk_add(c, x, proj(m, il, W_DOWN, w[W_DOWN], f));
 }
 
-/* final norm, output matrix, mean cross-entropy against m->labels */
+/* final norm, output matrix, mean cross-entropy against m->labels; distilling, the loss is
+ * w_kl KL(soft || softmax(logits / tau)) + w_ce CE */
 static wk_tensor *head(wk_llama_train *m, wk_tensor *x, wk_tensor *onorm, wk_tensor *wout) {
     wk_ctx *c = m->ctx;
-    return wk_cross_entropy(c, wk_mul_mat(c, mat(m, wout), norm(c, x, onorm, m->hp.rms_eps)), m->labels);
+    wk_tensor *logits = wk_mul_mat(c, mat(m, wout), norm(c, x, onorm, m->hp.rms_eps));
+    wk_tensor *ce = wk_cross_entropy(c, logits, m->labels);
+    if (!m->opts.distill || !ce) return ce;
+    wk_tensor *kl = wk_kl_div(c, wk_mul(c, logits, m->inv_tau), m->soft);
+    if (!kl) return NULL;
+    wk_tensor_set_output(kl); /* read after compute: the planner must not reuse them */
+    wk_tensor_set_output(ce);
+    m->kl = kl, m->ce = ce;
+    return wk_add(c, wk_mul(c, kl, m->w_kl), wk_mul(c, ce, m->w_ce));
 }
 
 static const int64_t *layer_shape(const wk_llama_hparams *hp, int k) {
@@ -291,6 +303,17 @@ static wk_status build(wk_llama_train *m) {
     m->pos = wk_new_tensor_1d(c, WK_TYPE_I32, N);
     m->mask = wk_new_tensor_2d(c, WK_TYPE_F32, T, T);
     if (!m->tokens || !m->labels || !m->pos || !m->mask) return op_failed();
+    if (m->opts.distill) {
+        m->soft = wk_new_tensor_2d(c, WK_TYPE_F32, V, N);
+        m->inv_tau = wk_new_tensor_1d(c, WK_TYPE_F32, 1);
+        m->w_kl = wk_new_tensor_1d(c, WK_TYPE_F32, 1);
+        m->w_ce = wk_new_tensor_1d(c, WK_TYPE_F32, 1);
+        if (!m->soft || !m->inv_tau || !m->w_kl || !m->w_ce) return op_failed();
+        memset(wk_tensor_data(m->soft), 0, wk_tensor_nbytes(m->soft));
+        *(float *)wk_tensor_data(m->inv_tau) = 1.0f;
+        *(float *)wk_tensor_data(m->w_kl) = 1.0f;
+        *(float *)wk_tensor_data(m->w_ce) = 0.0f;
+    }
     int32_t *pos = wk_tensor_data(m->pos);
     for (int64_t i = 0; i < N; i++) pos[i] = (int32_t)(i % T);
     float *mask = wk_tensor_data(m->mask);
@@ -661,6 +684,26 @@ wk_status wk_llama_train_compute(wk_llama_train *m, wk_backend *be, const int32_
     if (st != WK_OK) return st;
     if (loss) *loss = *(const float *)wk_tensor_data(m->loss);
     return WK_OK;
+}
+
+float *wk_llama_train_soft_targets(wk_llama_train *m) {
+    return m && m->soft ? wk_tensor_data(m->soft) : NULL;
+}
+
+wk_status wk_llama_train_set_distill(wk_llama_train *m, float temperature, float w_kl, float w_ce) {
+    if (!m || !m->soft) return wk_err(WK_ERR_INVALID_ARG, "llama train: not built for distillation");
+    if (!(temperature > 0) || !isfinite(temperature) || !isfinite(w_kl) || !isfinite(w_ce))
+        return wk_err(WK_ERR_INVALID_ARG, "llama train: distillation temperature %g, weights %g %g", (double)temperature,
+                      (double)w_kl, (double)w_ce);
+    *(float *)wk_tensor_data(m->inv_tau) = 1.0f / temperature;
+    *(float *)wk_tensor_data(m->w_kl) = w_kl;
+    *(float *)wk_tensor_data(m->w_ce) = w_ce;
+    return WK_OK;
+}
+
+void wk_llama_train_distill_parts(const wk_llama_train *m, float *kl, float *ce) {
+    if (kl) *kl = m && m->kl ? *(const float *)wk_tensor_data(m->kl) : NAN;
+    if (ce) *ce = m && m->ce ? *(const float *)wk_tensor_data(m->ce) : NAN;
 }
 
 const wk_llama_hparams *wk_llama_train_hparams(const wk_llama_train *m) { return m ? &m->hp : NULL; }

@@ -35,6 +35,11 @@ typedef struct {
     int32_t lora_rank;
     float lora_alpha;
     uint32_t lora_targets;
+    /* knowledge distillation: the loss becomes w_kl KL(t || softmax(logits / tau)) + w_ce CE
+     * for soft targets t the caller writes into wk_llama_train_soft_targets() before each
+     * compute/eval (a teacher's softmax at temperature tau); tau and the weights are set with
+     * wk_llama_train_set_distill (default 1, 1, 0) */
+    bool distill;
 } wk_llama_train_opts;
 
 /* bit positions of lora_targets */
@@ -72,6 +77,13 @@ wk_status wk_llama_train_compute(wk_llama_train *m, wk_backend *be, const int32_
 /* The loss only: the forward nodes (no backward, gradients untouched), e.g. validation. */
 wk_status wk_llama_train_eval(wk_llama_train *m, wk_backend *be, const int32_t *tokens,
                               const int32_t *labels, float *loss);
+
+/* Distillation (opts.distill): the soft-target buffer, n_vocab x (B*T) floats, row i for
+ * input position i (a row of zeros masks the position out of the KL term); NULL otherwise. */
+float *wk_llama_train_soft_targets(wk_llama_train *m);
+wk_status wk_llama_train_set_distill(wk_llama_train *m, float temperature, float w_kl, float w_ce);
+/* The last compute/eval's KL (at the set temperature, unweighted) and CE; NaN when not distilling. */
+void wk_llama_train_distill_parts(const wk_llama_train *m, float *kl, float *ce);
 
 const wk_llama_hparams *wk_llama_train_hparams(const wk_llama_train *m);
 int wk_llama_train_n_params(const wk_llama_train *m);

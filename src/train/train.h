@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "src/runtime/chat_template.h"
 #include "src/runtime/tokenizer.h"
 
 /* ---- byte-level BPE trainer ------------------------------------------------------------ */
@@ -83,5 +84,27 @@ wk_status wk_data_prepare(const char *const *inputs, int n_inputs, const wk_voca
  * of malloc'd NUL-terminated strings. */
 wk_status wk_data_split_docs(const char *text, size_t len, char ***docs, size_t *n_docs);
 void wk_data_free_docs(char **docs, size_t n_docs);
+
+/* ---- chat JSONL for fine-tuning (chat_data.c) --------------------------------------------- */
+
+/* Conversations rendered with a chat template and tokenized back to back: ids[i] with
+ * train[i] = 1 where the token belongs to an assistant message (its text and end-of-turn
+ * marker: the loss is taken there only); conversation c starts at conv_start[c]. */
+typedef struct {
+    int32_t *ids;
+    uint8_t *train;
+    int64_t n;
+    int64_t *conv_start;
+    int64_t n_conv;
+} wk_chat_data;
+
+/* Parses JSONL text (one {"messages": [{"role", "content"}, ...]} per line; blank lines
+ * skipped) and renders every conversation with t and opt (its add_generation_prompt is
+ * ignored). BOS is put first when v adds one and the rendering does not start with it.
+ * Errors name the line: bad JSON, missing fields, no assistant message, a template whose
+ * renderings do not extend one another. */
+wk_status wk_chat_data_load(const char *text, size_t len, const wk_vocab *v, const wk_chat_template *t,
+                            const wk_chat_options *opt, wk_chat_data *out);
+void wk_chat_data_free(wk_chat_data *d);  /* accepts NULL */
 
 #endif

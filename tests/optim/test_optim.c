@@ -418,12 +418,109 @@ static void test_lora(const char *base) {
     wk_llama_train_free(lm), wk_llama_train_free(pm), wk_backend_free(be);
 }
 
+/* Distillation (opts.distill): weights (0, 1) give the plain model's loss and gradients;
+ * one-hot targets at temperature 1 make the KL term equal the cross-entropy; the checkpointed
+ * graph agrees; dL/dW of loss = 2.8 KL_tau=2 + 0.3 CE vs central differences. */
+static void test_distill(void) {
+    printf("distillation loss in the llama training graph\n");
+    const wk_llama_hparams hp = {96, 64, 2, 4, 2, 160, 1e-5f, 10000.0f};
+    enum { B = 2, T = 16, N = B * T };
+    int32_t tok[N], lab[N];
+    tu_seed(21);
+    for (int i = 0; i < N; i++) tok[i] = (int32_t)tu_int(0, hp.n_vocab - 1);
+    for (int i = 0; i < N; i++) lab[i] = (i + 1) % T ? tok[i + 1] : -1;
+    const wk_llama_train_opts od = {.distill = true}, odc = {.distill = true, .checkpoint = true};
+    wk_llama_train *pm = NULL, *dm = NULL, *cm = NULL;
+    wk_backend *be = NULL;
+    if (wk_llama_train_create(&hp, B, T, &pm) != WK_OK || wk_llama_train_create_ex(&hp, B, T, &od, &dm) != WK_OK ||
+        wk_llama_train_create_ex(&hp, B, T, &odc, &cm) != WK_OK || wk_backend_cpu_create(2, &be) != WK_OK) {
+        check(false, wk_last_error());
+        wk_llama_train_free(pm), wk_llama_train_free(dm), wk_llama_train_free(cm), wk_backend_free(be);
+        return;
+    }
+    check(wk_llama_train_soft_targets(pm) == NULL && wk_llama_train_set_distill(pm, 1, 1, 0) != WK_OK,
+          "a plain model has no soft targets");
+    check(wk_llama_train_set_distill(dm, 0, 1, 0) != WK_OK, "temperature 0 refused");
+    wk_llama_train_init_random(pm, 3), wk_llama_train_init_random(dm, 3), wk_llama_train_init_random(cm, 3);
+    const int np = wk_llama_train_n_params(pm);
+    float *soft = wk_llama_train_soft_targets(dm);
+    /* (0, 1): the plain loss and gradients */
+    float lp = NAN, ld = NAN, kl = NAN, ce = NAN;
+    wk_llama_train_set_distill(dm, 2.0f, 0.0f, 1.0f);
+    for (int i = 0; i < N; i++) /* random distributions, two rows masked (all zero) */
+        for (int j = 0; j < hp.n_vocab; j++) soft[(size_t)i * hp.n_vocab + j] = i % 13 == 5 ? 0.0f : (float)tu_uniform(0, 1);
+    for (int i = 0; i < N; i++) {
+        double sum = 0;
+        for (int j = 0; j < hp.n_vocab; j++) sum += soft[(size_t)i * hp.n_vocab + j];
+        for (int j = 0; sum > 0 && j < hp.n_vocab; j++) soft[(size_t)i * hp.n_vocab + j] /= (float)sum;
+    }
+    wk_llama_train_compute(pm, be, tok, lab, &lp);
+    wk_llama_train_compute(dm, be, tok, lab, &ld);
+    wk_llama_train_distill_parts(dm, &kl, &ce);
+    double worst = 0;
+    for (int i = 0; i < np; i++) {
+        const float *a = wk_llama_train_grad(pm, i), *b = wk_llama_train_grad(dm, i);
+        for (int64_t e = 0; e < wk_tensor_nelements(wk_llama_train_param(pm, i)); e++)
+            worst = fmax(worst, fabs(a[e] - b[e]));
+    }
+    char what[200];
+    snprintf(what, sizeof what, "weights (0, 1): loss %.6f == plain %.6f == its CE part %.6f, gradients equal (%.1e)", ld,
+             lp, ce, worst);
+    check(ld == lp && ce == lp && worst == 0 && kl > 0, what);
+    /* checkpointed graph: same loss and parts */
+    memcpy(wk_llama_train_soft_targets(cm), soft, (size_t)N * hp.n_vocab * sizeof(float));
+    wk_llama_train_set_distill(dm, 2.0f, 2.8f, 0.3f), wk_llama_train_set_distill(cm, 2.0f, 2.8f, 0.3f);
+    float lc = NAN, klc = NAN, cec = NAN;
+    wk_llama_train_compute(dm, be, tok, lab, &ld);
+    wk_llama_train_distill_parts(dm, &kl, &ce);
+    wk_llama_train_compute(cm, be, tok, lab, &lc);
+    wk_llama_train_distill_parts(cm, &klc, &cec);
+    snprintf(what, sizeof what, "checkpointed: loss %.6f vs %.6f, KL %.6f vs %.6f (1e-5); loss = 2.8 KL + 0.3 CE", lc, ld,
+             klc, kl);
+    check(fabs(lc - ld) <= 1e-5 * ld && fabs(klc - kl) <= 1e-5 * kl && fabs(ld - (2.8 * kl + 0.3 * ce)) <= 1e-5 * ld, what);
+    /* gradients vs central differences: the output matrix and a layer's q */
+    worst = 0;
+    const int pis[2] = {np - 1, 2};
+    for (int k = 0; k < 2; k++) {
+        const int pi = pis[k];
+        float *d = wk_tensor_data(wk_llama_train_param(dm, pi));
+        wk_llama_train_compute(dm, be, tok, lab, &ld);
+        const float *g = wk_llama_train_grad(dm, pi);
+        float gs[6];
+        for (int e = 0; e < 6; e++) gs[e] = g[e * 37];
+        for (int e = 0; e < 6; e++) {
+            const float keep = d[e * 37];
+            float up, dn;
+            d[e * 37] = keep + 1e-2f;
+            wk_llama_train_eval(dm, be, tok, lab, &up);
+            d[e * 37] = keep - 1e-2f;
+            wk_llama_train_eval(dm, be, tok, lab, &dn);
+            d[e * 37] = keep;
+            const double fd = ((double)up - dn) / 2e-2;
+            worst = fmax(worst, fabs(fd - gs[e]) / (5e-3 * fabs(fd) + 2e-4));
+        }
+    }
+    snprintf(what, sizeof what, "dL/dW vs central differences: worst err/tol %.2f (tol 5e-3 |fd| + 2e-4)", worst);
+    check(worst <= 1, what);
+    /* one-hot targets of the labels at temperature 1: KL == CE */
+    memset(soft, 0, (size_t)N * hp.n_vocab * sizeof(float));
+    for (int i = 0; i < N; i++)
+        if (lab[i] >= 0) soft[(size_t)i * hp.n_vocab + lab[i]] = 1.0f;
+    wk_llama_train_set_distill(dm, 1.0f, 1.0f, 0.0f);
+    wk_llama_train_eval(dm, be, tok, lab, &ld);
+    wk_llama_train_distill_parts(dm, &kl, &ce);
+    snprintf(what, sizeof what, "one-hot targets, temperature 1: KL %.6f == CE %.6f (1e-5)", kl, ce);
+    check(fabs(kl - ce) <= 1e-5 * ce && ld == kl, what);
+    wk_llama_train_free(pm), wk_llama_train_free(dm), wk_llama_train_free(cm), wk_backend_free(be);
+}
+
 int main(int argc, char **argv) {
     test_schedule();
     test_optimizers();
     test_errors();
     test_llama_overfit();
     test_llama_modes();
+    test_distill();
     if (argc > 1) test_lora(argv[1]);
     else printf("LoRA: no base model given, skipped\n");
     printf(fails ? "FAIL: %d checks\n" : "OK\n", fails);

@@ -4,7 +4,8 @@
 loss falls; the adapter GGUF has llama.cpp's adapter keys and A/B shapes (gguf-py) and
 loads with `wick run --lora`; `wick lora merge` accepts it; a run resumed from its
 mid-run checkpoint reproduces the rest bit for bit (one thread) and writes the identical
-adapter; bad usage gives one clear line and exit 2.
+adapter; chat JSONL data trains on assistant tokens with a falling held-out loss; bad usage
+and malformed JSONL give one clear line and a non-zero exit.
 
 usage: check_finetune.py WICK SHARED_DATA"""
 import os
@@ -96,6 +97,36 @@ for extra, msg in [(["--n-layer", "2"], "--n-layer does not apply"), (["--lora-t
     check(r.returncode == 2 and msg in r.stderr and "wick finetune:" in r.stderr, "%s -> exit 2 (%r)" % (extra, r.stderr.strip()[:90]))
 r = run(["finetune", "--data", text, "--out", os.path.join(tmp, "y.gguf")])
 check(r.returncode == 2 and "-m BASE.gguf is required" in r.stderr, "no -m -> exit 2")
+
+# chat JSONL (scripts/make_scene_chat.py on the corpus): rendered with chatml (stories260K has
+# no template), loss on the assistant tokens only; the held-out loss falls
+jsonl = os.path.join(tmp, "scene.jsonl")
+maker = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "make_scene_chat.py")
+sp = subprocess.run([sys.executable, maker, os.path.join(shared, "corpora", "tinyshakespeare.txt"), jsonl, "--count",
+                     "300"], capture_output=True)
+check(sp.returncode == 0, "make_scene_chat.py writes 300 conversations")
+cargs = ["finetune", "-m", base, "--data", jsonl, "--lora-rank", "4", "--ctx", "64", "--batch", "4", "--lr", "3e-3",
+         "--eval-interval", "10", "--eval-batches", "8", "--sample-interval", "0", "-t", "1"]
+r = run(cargs + ["--steps", "30", "--out", os.path.join(tmp, "chat.gguf")])
+check(r.returncode == 0 and "300 conversations (30 for validation), template chatml" in r.stderr,
+      "finetune on chat JSONL: exit 0, chatml (%s)" % r.stderr.strip().splitlines()[:1])
+if r.returncode == 0:
+    rows = losses(os.path.join(tmp, "chat.run", "log.csv"))
+    vals = [float(x[3]) for x in rows if x[3]]
+    check(len(vals) == 3 and vals[-1] < vals[0], "chat held-out loss (assistant tokens) falls: %s" %
+          ", ".join("%.3f" % v for v in vals))
+with open(jsonl) as f:
+    good = f.readline()
+for body, msg in [(good + '{"messages": [{"role": "user", "content": "x"}]}\n', "line 2: no assistant message"),
+                  (good + good + "{oops\n", "line 3: not valid JSON"), (good, "at least 2 are needed")]:
+    bad = os.path.join(tmp, "bad.jsonl")
+    with open(bad, "w") as f:
+        f.write(body)
+    r = run(cargs + ["--data", bad, "--steps", "2", "--out", os.path.join(tmp, "bad.gguf")])
+    check(r.returncode in (1, 2) and msg in r.stderr and not os.path.exists(os.path.join(tmp, "bad.run")),
+          "bad chat JSONL refused, no files: %r" % r.stderr.strip()[-80:])
+r = run(["train", "--data", jsonl, "--tokenizer", base, "--out", os.path.join(tmp, "t")])
+check(r.returncode == 2 and "chat JSONL data is for wick finetune" in r.stderr, "wick train refuses chat JSONL")
 
 if not fails:
     shutil.rmtree(tmp, ignore_errors=True)
