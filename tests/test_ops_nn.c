@@ -542,8 +542,10 @@ static void test_out_prod_quant(void) {
  * 1e-6 relative + 1e-7 absolute (the no-valid-row case must give exactly 0). */
 static void test_cross_entropy(void) {
     printf("cross_entropy\n");
-    static const int64_t shapes[][4] = {{1, 3, 1, 1}, {17, 5, 1, 1}, {129, 3, 2, 2}, {64, 17, 3, 1}, {3, 1, 1, 1}};
-    for (int si = 0; si < 5; si++)
+    /* 3000: rows of several 1024-element exponential chunks (loss.c) */
+    static const int64_t shapes[][4] = {{1, 3, 1, 1}, {17, 5, 1, 1}, {129, 3, 2, 2}, {64, 17, 3, 1}, {3, 1, 1, 1},
+                                        {3000, 6, 1, 1}};
+    for (int si = 0; si < 6; si++)
         for (int variant = 0; variant < 2; variant++) /* 0: mixed labels; 1: every row ignored */
             for (int L = 0; L < TU_N_LAYOUTS; L++) {
                 const int64_t *ne = shapes[si];
@@ -589,8 +591,8 @@ static void test_cross_entropy(void) {
  * entries 0), one row all 0 (masked); f64 reference, the same tolerance as cross_entropy. */
 static void test_kl_div(void) {
     printf("kl_div\n");
-    static const int64_t shapes[][4] = {{1, 3, 1, 1}, {17, 5, 1, 1}, {129, 3, 2, 2}, {64, 17, 3, 1}};
-    for (int si = 0; si < 4; si++)
+    static const int64_t shapes[][4] = {{1, 3, 1, 1}, {17, 5, 1, 1}, {129, 3, 2, 2}, {64, 17, 3, 1}, {3000, 6, 1, 1}};
+    for (int si = 0; si < 5; si++)
         for (int L = 0; L < TU_N_LAYOUTS; L++) {
             const int64_t *ne = shapes[si];
             const int64_t rows = ne[1] * ne[2] * ne[3];

@@ -13,6 +13,8 @@ int wk_cmd_train(int argc, char **argv);
 int wk_cmd_lora(int argc, char **argv);
 int wk_cmd_finetune(int argc, char **argv);
 int wk_cmd_distill(int argc, char **argv);
+int wk_cmd_convert(int argc, char **argv);
+int wk_cmd_export(int argc, char **argv);
 int wk_cmd_pull(int argc, char **argv);
 int wk_cmd_run(int argc, char **argv);
 int wk_cmd_chat(int argc, char **argv);

@@ -20,6 +20,8 @@ static const command k_commands[] = {
     {"data", wk_cmd_data, "text -> deduplicated train/val token shards for training"},
     {"train", wk_cmd_train, "train a llama model from scratch on text (checkpoints, resume, loss plot)"},
     {"finetune", wk_cmd_finetune, "LoRA fine-tuning on a frozen (quantized) base; writes an adapter GGUF"},
+    {"convert", wk_cmd_convert, "Hugging Face safetensors directory -> GGUF (llama, mistral, qwen2, qwen3)"},
+    {"export", wk_cmd_export, "GGUF -> Hugging Face safetensors directory (config, tokenizer files)"},
     {"distill", wk_cmd_distill, "knowledge distillation: a student learns a teacher's softened distributions"},
     {"lora", wk_cmd_lora, "LoRA adapters: merge an adapter into a base model (run/chat apply them with --lora)"},
     {"pull", wk_cmd_pull, "download a known model into the cache (~/.cache/wick)"},

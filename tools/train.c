@@ -629,7 +629,7 @@ static int latest_checkpoint(const char *dir, char *out, size_t cap) {
 
 typedef struct {
     long step;
-    double loss, val;
+    double loss, val, vkl; /* train loss (distill: CE), validation loss (CE), validation KL */
 } pt;
 
 /* DIR/loss.svg from DIR/log.csv: train loss per step (line) and validation loss (dots). */
@@ -642,10 +642,22 @@ static void write_svg(const char *dir) {
     size_t cap = 1024, n = 0;
     pt *v = malloc(cap * sizeof *v);
     for (char *s = strchr(csv, '\n'); v && s && s[1]; s = strchr(s + 1, '\n')) {
-        pt q = {0, NAN, NAN};
-        char lo[64] = "", va[64] = "";
-        if (sscanf(s + 1, "%ld,%*[^,],%63[^,],%63[^,],", &q.step, lo, va) < 2) continue;
-        q.loss = *lo ? atof(lo) : NAN, q.val = *va ? atof(va) : NAN;
+        /* fields: step,tokens,loss,val_loss,...; distill: train CE is field 10, val KL 11 */
+        pt q = {0, NAN, NAN, NAN};
+        const char *f[12] = {0};
+        int nf = 0;
+        for (const char *c = s + 1; nf < 12 && *c && *c != '\n'; nf++) {
+            f[nf] = c;
+            while (*c && *c != ',' && *c != '\n') c++;
+            if (*c == ',') c++;
+            else break;
+        }
+        if (nf < 4) continue;
+        q.step = atol(f[0]);
+        const char *lo = g_dist ? f[10] : f[2], *va = f[3], *vk = g_dist ? f[11] : NULL;
+        q.loss = lo && *lo != ',' && *lo != '\n' && *lo ? atof(lo) : NAN;
+        q.val = *va != ',' && *va != '\n' ? atof(va) : NAN;
+        q.vkl = vk && *vk != ',' && *vk != '\n' && *vk ? atof(vk) : NAN;
         if (n == cap) {
             pt *nv = realloc(v, (cap *= 2) * sizeof *v);
             if (!nv) break;
@@ -658,8 +670,8 @@ static void write_svg(const char *dir) {
     double ymin = INFINITY, ymax = -INFINITY;
     long xmax = 1;
     for (size_t i = 0; i < n; i++) {
-        const double ys[2] = {v[i].loss, v[i].val};
-        for (int k = 0; k < 2; k++)
+        const double ys[3] = {v[i].loss, v[i].val, v[i].vkl};
+        for (int k = 0; k < 3; k++)
             if (isfinite(ys[k])) ymin = fmin(ymin, ys[k]), ymax = fmax(ymax, ys[k]);
         if (v[i].step > xmax) xmax = v[i].step;
     }
@@ -674,7 +686,8 @@ static void write_svg(const char *dir) {
     if (!f) return free(v);
     fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H);
     fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
-    fprintf(f, "<text x=\"%g\" y=\"18\" text-anchor=\"middle\" font-size=\"14\">wick train: loss</text>\n", W / 2);
+    fprintf(f, "<text x=\"%g\" y=\"18\" text-anchor=\"middle\" font-size=\"14\">%s</text>\n", W / 2,
+            g_dist ? "wick distill: cross-entropy and KL(teacher || student)" : g_ft ? "wick finetune: loss" : "wick train: loss");
     for (int k = 0; k <= 5; k++) { /* grid and axis labels */
         const double y = ymin + (ymax - ymin) * k / 5, x = (double)xmax * k / 5;
         fprintf(f, "<line x1=\"%g\" y1=\"%.1f\" x2=\"%g\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", L, Y(y), W - R, Y(y));
@@ -696,6 +709,14 @@ static void write_svg(const char *dir) {
             W - R - 150, T + 15, W - R - 125, T + 15, W - R - 120, T + 19);
     fprintf(f, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#ff7f0e\" stroke-width=\"2\"/><text x=\"%g\" y=\"%g\">validation</text>\n",
             W - R - 150, T + 32, W - R - 125, T + 32, W - R - 120, T + 36);
+    if (g_dist) {
+        fprintf(f, "<polyline fill=\"none\" stroke=\"#2ca02c\" stroke-width=\"2\" points=\"");
+        for (size_t i = 0; i < n; i++)
+            if (isfinite(v[i].vkl)) fprintf(f, "%.1f,%.1f ", X(v[i].step), Y(v[i].vkl));
+        fprintf(f, "\"/>\n");
+        fprintf(f, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#2ca02c\" stroke-width=\"2\"/><text x=\"%g\" y=\"%g\">validation KL</text>\n",
+                W - R - 150, T + 49, W - R - 125, T + 49, W - R - 120, T + 53);
+    }
     fprintf(f, "</svg>\n");
 #undef X
 #undef Y

@@ -37,6 +37,11 @@ static inline void wk_cpu_range(int64_t n, const wk_cpu_params *p, int64_t *lo, 
 size_t wk_cpu_shared_size(const wk_tensor *node, int nth);
 size_t wk_cpu_scratch_size(const wk_tensor *node, int nth);
 
+/* loss.c: sum over i < n of exp(x[i] - max) for a contiguous f32 row whose max is finite,
+ * with the set's exp_sum over chunks (their f32 sums added in double); y gets the
+ * exponentials (n floats; may be x). CROSS_ENTROPY and its backward use it. */
+double wk_cpu_row_exp_sum(const wk_cpu_params *p, int64_t n, const float *x, float max, float *y);
+
 /* Bytes of one row of k activations quantized to the type weight type t pairs with. */
 static inline size_t wk_cpu_qrow_size(wk_type t, int64_t k) {
     wk_type vt = wk_vec_dot_type(t);

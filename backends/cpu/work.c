@@ -31,6 +31,7 @@ size_t wk_cpu_scratch_size(const wk_tensor *node, int nth) {
     const wk_tensor *a = node->src[0];
     switch (node->op) {
     case WK_OP_SOFT_MAX: return (size_t)a->ne[0] * sizeof(float);
+    case WK_OP_CROSS_ENTROPY: return (size_t)a->ne[0] * sizeof(float); /* a row's exponentials */
     case WK_OP_ROPE: return (size_t)a->ne[0] * sizeof(float);
     case WK_OP_FLASH_ATTN: return wk_cpu_flash_attn_scratch(node); /* layout in attention.c */
     case WK_OP_OUT_PROD: return wk_cpu_out_prod_scratch(node);

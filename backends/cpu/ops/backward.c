@@ -352,6 +352,23 @@ void wk_cpu_CROSS_ENTROPY_BACK(const wk_cpu_params *p, wk_tensor *dst) {
         float *y = (float *)dst->data + r * n;
         if (soft) {
             const char *tr = (const char *)lab->data + i1 * lab->nb[1] + i2 * lab->nb[2] + i3 * lab->nb[3];
+            if (x->nb[0] == sizeof(float) && lab->nb[0] == sizeof(float)) { /* f32 vector exponentials */
+                const float *xf = (const float *)xr, *tf = (const float *)tr;
+                float mx = -INFINITY;
+                double st = 0;
+                for (int64_t i = 0; i < n; i++) st += tf[i], mx = xf[i] > mx ? xf[i] : mx;
+                if (!(st > 0) || !isfinite(mx)) {
+                    if (!(st > 0)) {
+                        memset(y, 0, (size_t)n * sizeof(float));
+                        continue;
+                    }
+                } else {
+                    const double se = wk_cpu_row_exp_sum(p, n, xf, mx, y);
+                    const float a = (float)(g * st / se), b = (float)g;
+                    for (int64_t i = 0; i < n; i++) y[i] = a * y[i] - b * tf[i];
+                    continue;
+                }
+            }
             double st = 0, max = -INFINITY, se = 0;
             for (int64_t i = 0; i < n; i++) st += at(tr, i, lab->nb[0]), max = fmax(max, at(xr, i, x->nb[0]));
             if (!(st > 0)) {
@@ -367,6 +384,18 @@ void wk_cpu_CROSS_ENTROPY_BACK(const wk_cpu_params *p, wk_tensor *dst) {
         if (label < 0 || label >= n) {
             memset(y, 0, (size_t)n * sizeof(float));
             continue;
+        }
+        if (x->nb[0] == sizeof(float)) { /* f32 vector exponentials */
+            const float *xf = (const float *)xr;
+            float mx = -INFINITY;
+            for (int64_t i = 0; i < n; i++) mx = xf[i] > mx ? xf[i] : mx;
+            if (isfinite(mx)) {
+                const double se = wk_cpu_row_exp_sum(p, n, xf, mx, y);
+                const float a = (float)(g / se);
+                for (int64_t i = 0; i < n; i++) y[i] *= a;
+                y[label] -= (float)g;
+                continue;
+            }
         }
         double max = -INFINITY, se = 0;
         for (int64_t i = 0; i < n; i++) max = fmax(max, at(xr, i, x->nb[0]));

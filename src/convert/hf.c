@@ -1,0 +1,112 @@
+/* hf.c — HF <-> GGUF names and the llama Q/K permutation (hf.h). */
+#include "hf.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const struct {
+    const char *cls, *model_type, *arch;
+} k_archs[] = {
+    {"LlamaForCausalLM", "llama", "llama"},     {"MistralForCausalLM", "mistral", "llama"},
+    {"Qwen2ForCausalLM", "qwen2", "qwen2"},     {"Qwen3ForCausalLM", "qwen3", "qwen3"},
+};
+#define N_ARCHS (sizeof k_archs / sizeof k_archs[0])
+
+const char *wk_hf_arch(const char *cls, const char *model_type) {
+    for (size_t i = 0; cls && i < N_ARCHS; i++)
+        if (!strcmp(cls, k_archs[i].cls)) return k_archs[i].arch;
+    for (size_t i = 0; model_type && i < N_ARCHS; i++)
+        if (!strcmp(model_type, k_archs[i].model_type)) return k_archs[i].arch;
+    return NULL;
+}
+
+const char *wk_hf_class_of(const char *arch, const char **model_type) {
+    for (size_t i = 0; arch && i < N_ARCHS; i++)
+        if (!strcmp(arch, k_archs[i].arch)) {
+            if (model_type) *model_type = k_archs[i].model_type;
+            return k_archs[i].cls;
+        }
+    return NULL;
+}
+
+/* per-layer tensors: HF suffix after "model.layers.N.", GGUF suffix after "blk.N.";
+ * perm: 1 = q (n_head), 2 = k (n_head_kv), applied for llama only */
+static const struct {
+    const char *hf, *gg;
+    int perm;
+    const char *only; /* NULL: every arch; else the arch that has it */
+} k_layer[] = {
+    {"input_layernorm.weight", "attn_norm.weight", 0, NULL},
+    {"self_attn.q_proj.weight", "attn_q.weight", 1, NULL},
+    {"self_attn.k_proj.weight", "attn_k.weight", 2, NULL},
+    {"self_attn.v_proj.weight", "attn_v.weight", 0, NULL},
+    {"self_attn.o_proj.weight", "attn_output.weight", 0, NULL},
+    {"self_attn.q_proj.bias", "attn_q.bias", 0, "qwen2"},
+    {"self_attn.k_proj.bias", "attn_k.bias", 0, "qwen2"},
+    {"self_attn.v_proj.bias", "attn_v.bias", 0, "qwen2"},
+    {"self_attn.q_norm.weight", "attn_q_norm.weight", 0, "qwen3"},
+    {"self_attn.k_norm.weight", "attn_k_norm.weight", 0, "qwen3"},
+    {"post_attention_layernorm.weight", "ffn_norm.weight", 0, NULL},
+    {"mlp.gate_proj.weight", "ffn_gate.weight", 0, NULL},
+    {"mlp.up_proj.weight", "ffn_up.weight", 0, NULL},
+    {"mlp.down_proj.weight", "ffn_down.weight", 0, NULL},
+};
+static const struct {
+    const char *hf, *gg;
+} k_global[] = {
+    {"model.embed_tokens.weight", "token_embd.weight"},
+    {"model.norm.weight", "output_norm.weight"},
+    {"lm_head.weight", "output.weight"},
+};
+
+static bool map_name(const char *arch, const char *name, bool to_gguf, int n_head, int n_head_kv, char *out,
+                     size_t cap, int *perm) {
+    *perm = 0;
+    if (!arch || !wk_hf_class_of(arch, NULL)) return false;
+    for (size_t i = 0; i < sizeof k_global / sizeof *k_global; i++)
+        if (!strcmp(name, to_gguf ? k_global[i].hf : k_global[i].gg))
+            return (size_t)snprintf(out, cap, "%s", to_gguf ? k_global[i].gg : k_global[i].hf) < cap;
+    const char *pre = to_gguf ? "model.layers." : "blk.";
+    const size_t pl = strlen(pre);
+    if (strncmp(name, pre, pl)) return false;
+    const char *p = name + pl;
+    unsigned long layer = 0;
+    int digits = 0;
+    while (*p >= '0' && *p <= '9' && digits < 6) layer = layer * 10 + (unsigned long)(*p++ - '0'), digits++;
+    if (!digits || *p != '.' || (digits > 1 && name[pl] == '0')) return false;
+    p++;
+    for (size_t i = 0; i < sizeof k_layer / sizeof *k_layer; i++) {
+        if (k_layer[i].only && strcmp(k_layer[i].only, arch)) continue;
+        if (strcmp(p, to_gguf ? k_layer[i].hf : k_layer[i].gg)) continue;
+        if (!strcmp(arch, "llama") && k_layer[i].perm) *perm = k_layer[i].perm == 1 ? n_head : n_head_kv;
+        const int n = to_gguf ? snprintf(out, cap, "blk.%lu.%s", layer, k_layer[i].gg)
+                              : snprintf(out, cap, "model.layers.%lu.%s", layer, k_layer[i].hf);
+        return n > 0 && (size_t)n < cap;
+    }
+    return false;
+}
+
+bool wk_hf_to_gguf_name(const char *arch, const char *hf, int n_head, int n_head_kv, char *out, size_t cap,
+                        int *permute_heads) {
+    return map_name(arch, hf, true, n_head, n_head_kv, out, cap, permute_heads);
+}
+
+bool wk_gguf_to_hf_name(const char *arch, const char *gguf, int n_head, int n_head_kv, char *out, size_t cap,
+                        int *permute_heads) {
+    return map_name(arch, gguf, false, n_head, n_head_kv, out, cap, permute_heads);
+}
+
+bool wk_hf_permute_rows(const void *src, void *dst, int64_t n_rows, size_t row_bytes, int n_heads, bool inverse) {
+    if (n_heads <= 0 || n_rows % n_heads || (n_rows / n_heads) % 2) return false;
+    const int64_t hd = n_rows / n_heads, half = hd / 2;
+    const char *s = src;
+    char *d = dst;
+    for (int64_t h = 0; h < n_heads; h++)
+        for (int64_t i = 0; i < half; i++)
+            for (int64_t j = 0; j < 2; j++) {
+                const int64_t gg = h * hd + 2 * i + j, hf = h * hd + j * half + i;
+                const int64_t from = inverse ? gg : hf, to = inverse ? hf : gg;
+                memcpy(d + (size_t)to * row_bytes, s + (size_t)from * row_bytes, row_bytes);
+            }
+    return true;
+}
