@@ -15,6 +15,7 @@ int wk_cmd_finetune(int argc, char **argv);
 int wk_cmd_distill(int argc, char **argv);
 int wk_cmd_convert(int argc, char **argv);
 int wk_cmd_export(int argc, char **argv);
+int wk_cmd_embed(int argc, char **argv);
 int wk_cmd_pull(int argc, char **argv);
 int wk_cmd_run(int argc, char **argv);
 int wk_cmd_chat(int argc, char **argv);

@@ -35,7 +35,7 @@ static void usage(FILE *f) {
                "  model.safetensors.index.json), tokenizer.json or tokenizer.model, and optionally\n"
                "  tokenizer_config.json and generation_config.json.\n"
                "  Architectures: LlamaForCausalLM (llama, smollm), MistralForCausalLM, Qwen2ForCausalLM,\n"
-               "  Qwen3ForCausalLM. --outtype f32 (default: f16) keeps matrices at that type; a\n"
+               "  Qwen3ForCausalLM, BertModel (sentence-transformers pooling from 1_Pooling/config.json). --outtype f32 (default: f16) keeps matrices at that type; a\n"
                "  `wick quantize` type converts to F16 first, then quantizes.\n"
                "exit: 0 done, 1 failed (unreadable, malformed or unsupported input), 2 bad usage\n");
 }
@@ -191,7 +191,7 @@ int wk_cmd_convert(int argc, char **argv) {
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(cfg, "model_type");
     const char *arch = wk_hf_arch(cJSON_IsString(cls) ? cls->valuestring : NULL, cJSON_IsString(mt) ? mt->valuestring : NULL);
     if (!arch) {
-        fprintf(stderr, CMD ": %s is not an architecture wick converts yet (llama, mistral, qwen2, qwen3)\n",
+        fprintf(stderr, CMD ": %s is not an architecture wick converts yet (llama, mistral, qwen2, qwen3, bert)\n",
                 cJSON_IsString(cls) ? cls->valuestring : cJSON_IsString(mt) ? mt->valuestring : "config.json's model");
         goto done;
     }
@@ -202,14 +202,27 @@ int wk_cmd_convert(int argc, char **argv) {
     const long n_ctx = cfg_int(cfg, "max_position_embeddings", -1, 1, 1L << 31);
     const long n_vocab = cfg_int(cfg, "vocab_size", -1, 1, 1 << 24);
     const long head_dim = cfg_int(cfg, "head_dim", n_embd > 0 && n_head > 0 ? n_embd / n_head : -1, 1, 1 << 16);
-    const cJSON *eps = cJSON_GetObjectItemCaseSensitive(cfg, "rms_norm_eps");
+    const int bert = !strcmp(arch, "bert");
+    const cJSON *eps = cJSON_GetObjectItemCaseSensitive(cfg, bert ? "layer_norm_eps" : "rms_norm_eps");
+    const long n_types = bert ? cfg_int(cfg, "type_vocab_size", 2, 1, 1 << 16) : 0;
     const cJSON *theta = cJSON_GetObjectItemCaseSensitive(cfg, "rope_theta");
     if (n_embd < 0 || n_layer < 0 || n_head < 0 || n_head_kv < 0 || n_ff < 0 || n_ctx < 0 || n_vocab < 0 || head_dim < 0 ||
-        !cJSON_IsNumber(eps) || !(eps->valuedouble > 0) || (theta && !cJSON_IsNull(theta) && !cJSON_IsNumber(theta))) {
+        n_types < 0 || !cJSON_IsNumber(eps) || !(eps->valuedouble > 0) ||
+        (theta && !cJSON_IsNull(theta) && !cJSON_IsNumber(theta))) {
         fprintf(stderr, CMD ": %s/config.json: missing or bad hidden_size, num_hidden_layers, num_attention_heads, "
-                        "num_key_value_heads, intermediate_size, max_position_embeddings, vocab_size, head_dim or "
-                        "rms_norm_eps\n", dir);
+                        "num_key_value_heads, intermediate_size, max_position_embeddings, vocab_size, head_dim, "
+                        "type_vocab_size or %s\n", dir, bert ? "layer_norm_eps" : "rms_norm_eps");
         goto done;
+    }
+    /* BERT (sentence-transformers): the pooling of 1_Pooling/config.json (mean 1, CLS 2) */
+    long pooling = -1;
+    if (bert) {
+        cJSON *pc = read_json(dir, "1_Pooling/config.json");
+        if (pc) {
+            if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pc, "pooling_mode_mean_tokens"))) pooling = 1;
+            else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pc, "pooling_mode_cls_token"))) pooling = 2;
+            cJSON_Delete(pc);
+        }
     }
     if (n_head % n_head_kv) {
         fprintf(stderr, CMD ": config.json: %ld attention heads do not split into %ld key/value heads\n", n_head, n_head_kv);
@@ -269,12 +282,19 @@ int wk_cmd_convert(int argc, char **argv) {
     if (!gs) gs = wk_gguf_writer_add_u32(w, AK("block_count"), (uint32_t)n_layer);
     if (!gs) gs = wk_gguf_writer_add_u32(w, AK("feed_forward_length"), (uint32_t)n_ff);
     if (!gs) gs = wk_gguf_writer_add_u32(w, AK("attention.head_count"), (uint32_t)n_head);
-    if (!gs) gs = wk_gguf_writer_add_u32(w, AK("attention.head_count_kv"), (uint32_t)n_head_kv);
-    if (!gs && cJSON_IsNumber(theta)) gs = wk_gguf_writer_add_f32(w, AK("rope.freq_base"), (float)theta->valuedouble);
-    if (!gs) gs = wk_gguf_writer_add_f32(w, AK("attention.layer_norm_rms_epsilon"), (float)eps->valuedouble);
     if (!gs) gs = wk_gguf_writer_add_u32(w, "general.file_type", mat_type == WK_TYPE_F32 ? 0 : mat_type == WK_TYPE_F16 ? 1 : 32);
-    if (!gs) gs = wk_gguf_writer_add_u32(w, AK("vocab_size"), (uint32_t)n_vocab);
-    if (!gs) gs = wk_gguf_writer_add_u32(w, AK("rope.dimension_count"), (uint32_t)head_dim);
+    if (bert) { /* llama.cpp's keys for a BERT encoder */
+        if (!gs) gs = wk_gguf_writer_add_f32(w, AK("attention.layer_norm_epsilon"), (float)eps->valuedouble);
+        if (!gs) gs = wk_gguf_writer_add_bool(w, AK("attention.causal"), 0);
+        if (!gs && pooling > 0) gs = wk_gguf_writer_add_u32(w, AK("pooling_type"), (uint32_t)pooling);
+        if (!gs) gs = wk_gguf_writer_add_u32(w, "tokenizer.ggml.token_type_count", (uint32_t)n_types);
+    } else {
+        if (!gs) gs = wk_gguf_writer_add_u32(w, AK("attention.head_count_kv"), (uint32_t)n_head_kv);
+        if (!gs && cJSON_IsNumber(theta)) gs = wk_gguf_writer_add_f32(w, AK("rope.freq_base"), (float)theta->valuedouble);
+        if (!gs) gs = wk_gguf_writer_add_f32(w, AK("attention.layer_norm_rms_epsilon"), (float)eps->valuedouble);
+        if (!gs) gs = wk_gguf_writer_add_u32(w, AK("vocab_size"), (uint32_t)n_vocab);
+        if (!gs) gs = wk_gguf_writer_add_u32(w, AK("rope.dimension_count"), (uint32_t)head_dim);
+    }
 #undef AK
     if (gs) {
         fprintf(stderr, CMD ": %s\n", wk_gguf_last_error());
@@ -299,6 +319,7 @@ int wk_cmd_convert(int argc, char **argv) {
             char gn[WK_GGUF_MAX_NAME + 64];
             int perm = 0;
             if (strstr(t->name, "rotary_emb.inv_freq")) continue; /* derived, not a weight */
+            if (bert && (strstr(t->name, "embeddings.position_ids") || strstr(t->name, "pooler."))) continue; /* unused */
             if (!wk_hf_to_gguf_name(arch, t->name, (int)n_head, (int)n_head_kv, gn, sizeof gn, &perm)) {
                 fprintf(stderr, CMD ": tensor %s has no GGUF name for %s\n", t->name, arch);
                 goto done;
@@ -333,7 +354,8 @@ int wk_cmd_convert(int argc, char **argv) {
         }
     for (size_t k = 0; k < nj; k++) jobs[k].idx = k, jobs[k].total = nj;
     if (!has_embd) {
-        fprintf(stderr, CMD ": no model.embed_tokens.weight in the safetensors\n");
+        fprintf(stderr, CMD ": no token embedding (%s) in the safetensors\n",
+                bert ? "embeddings.word_embeddings.weight" : "model.embed_tokens.weight");
         goto done;
     }
     const char *dest = out;

@@ -547,22 +547,23 @@ int wk_hf_tokenizer_import(const char *cmd, const char *dir, wk_gguf_writer *w, 
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(tj, "model");
         const cJSON *mt = cJSON_GetObjectItemCaseSensitive(m, "type");
         const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(m, "vocab");
-        if (!cJSON_IsString(mt) || strcmp(mt->valuestring, "BPE") || !cJSON_IsObject(vocab)) {
-            fprintf(stderr, "%s: %s/tokenizer.json: model type %s is not supported yet (byte-level BPE)\n", cmd, dir,
-                    cJSON_IsString(mt) ? mt->valuestring : "?");
+        const int wpm = cJSON_IsString(mt) && !strcmp(mt->valuestring, "WordPiece");
+        if (!cJSON_IsString(mt) || (strcmp(mt->valuestring, "BPE") && !wpm) || !cJSON_IsObject(vocab)) {
+            fprintf(stderr, "%s: %s/tokenizer.json: model type %s is not supported yet (byte-level BPE, WordPiece)\n",
+                    cmd, dir, cJSON_IsString(mt) ? mt->valuestring : "?");
             goto done;
         }
-        if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "byte_fallback"))) {
+        if (!wpm && cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(m, "byte_fallback"))) {
             fprintf(stderr, "%s: %s/tokenizer.json: a byte-fallback BPE (SentencePiece style) needs tokenizer.model\n", cmd,
                     dir);
             goto done;
         }
-        if (!(pre = detect_pre(cJSON_GetObjectItemCaseSensitive(tj, "pre_tokenizer"), &asp))) {
+        if (!wpm && !(pre = detect_pre(cJSON_GetObjectItemCaseSensitive(tj, "pre_tokenizer"), &asp))) {
             fprintf(stderr, "%s: %s/tokenizer.json: the pre-tokenizer is not one wick knows (gpt-2, smollm, llama-bpe, "
                             "qwen2)\n", cmd, dir);
             goto done;
         }
-        model = "gpt2";
+        model = wpm ? "bert" : "gpt2";
         /* size: max id over vocab and added tokens */
         const cJSON *added = cJSON_GetObjectItemCaseSensitive(tj, "added_tokens");
         const cJSON *e;
@@ -611,6 +612,21 @@ int wk_hf_tokenizer_import(const char *cmd, const char *dir, wk_gguf_writer *w, 
                 fprintf(stderr, "%s: tokenizer.json: no token has id %lld (ids must be dense)\n", cmd, (long long)i);
                 goto done;
             }
+        if (wpm) { /* llama.cpp's "phantom space" form: "##x" -> "x", other words "\u2581" + word */
+            const cJSON *pfx = cJSON_GetObjectItemCaseSensitive(m, "continuing_subword_prefix");
+            const char *cp = cJSON_IsString(pfx) ? pfx->valuestring : "##";
+            const size_t cl = strlen(cp);
+            for (int64_t i = 0; i < n; i++) {
+                if (types[i] == T_CONTROL) continue;
+                char *t = NULL;
+                if (cl && !strncmp(tok[i], cp, cl)) t = strdup(tok[i] + cl);
+                else if (asprintf(&t, "\xE2\x96\x81%s", tok[i]) < 0) t = NULL;
+                if (!t) goto oom;
+                free(tok[i]);
+                tok[i] = t;
+            }
+            goto specials; /* no merges */
+        }
         const cJSON *mg = cJSON_GetObjectItemCaseSensitive(m, "merges");
         nm = cJSON_IsArray(mg) ? cJSON_GetArraySize(mg) : 0;
         merges = calloc((size_t)(nm ? nm : 1), sizeof *merges);
@@ -631,25 +647,27 @@ int wk_hf_tokenizer_import(const char *cmd, const char *dir, wk_gguf_writer *w, 
             if (!merges[k++]) goto oom;
         }
     }
-    /* special tokens */
+specials:
     tc = read_json(cmd, dir, "tokenizer_config.json", false, &bad);
     gc = read_json(cmd, dir, "generation_config.json", false, &bad);
     if (bad) goto done;
-    static const char *const k_names[5] = {"bos_token", "eos_token", "unk_token", "pad_token", "sep_token"};
-    static const char *const k_ids[5] = {"tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id",
+    static const char *const k_names[7] = {"bos_token", "eos_token", "unk_token", "pad_token", "sep_token",
+                                           "cls_token", "mask_token"};
+    static const char *const k_ids[7] = {"tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id",
                                          "tokenizer.ggml.unknown_token_id", "tokenizer.ggml.padding_token_id",
-                                         "tokenizer.ggml.seperator_token_id"};
-    static const char *const k_gen[5] = {"bos_token_id", "eos_token_id", NULL, "pad_token_id", NULL};
+                                         "tokenizer.ggml.seperator_token_id", "tokenizer.ggml.cls_token_id",
+                                         "tokenizer.ggml.mask_token_id"};
+    static const char *const k_gen[7] = {"bos_token_id", "eos_token_id", NULL, "pad_token_id", NULL, NULL, NULL};
     wk_gguf_status gs = wk_gguf_writer_add_str(w, "tokenizer.ggml.model", model, strlen(model));
     if (!gs && pre) gs = wk_gguf_writer_add_str(w, "tokenizer.ggml.pre", pre, strlen(pre));
     if (!gs) gs = wk_gguf_writer_add_arr_str(w, "tokenizer.ggml.tokens", (const char *const *)tok, NULL, (uint64_t)n);
     if (!gs && scores) gs = wk_gguf_writer_add_arr(w, "tokenizer.ggml.scores", WK_GGUF_FLOAT32, scores, (uint64_t)n);
     if (!gs) gs = wk_gguf_writer_add_arr(w, "tokenizer.ggml.token_type", WK_GGUF_INT32, types, (uint64_t)n);
     if (!gs && merges) gs = wk_gguf_writer_add_arr_str(w, "tokenizer.ggml.merges", (const char *const *)merges, NULL, (uint64_t)nm);
-    for (int k = 0; k < 5 && !gs; k++) {
+    for (int k = 0; k < 7 && !gs; k++) {
         long id = -1;
         const char *s = tc ? json_str(cJSON_GetObjectItemCaseSensitive(tc, k_names[k])) : NULL;
-        for (int64_t i = 0; s && i < n && id < 0; i++)
+        for (int64_t i = 0; s && i < n && id < 0; i++) /* (WordPiece: special tokens keep their text) */
             if (!strcmp(tok[i], s)) id = (long)i;
         if (s && id < 0) {
             fprintf(stderr, "%s: tokenizer_config.json: %s '%.40s' is not in the vocabulary\n", cmd, k_names[k], s);

@@ -22,6 +22,7 @@ static const command k_commands[] = {
     {"finetune", wk_cmd_finetune, "LoRA fine-tuning on a frozen (quantized) base; writes an adapter GGUF"},
     {"convert", wk_cmd_convert, "Hugging Face safetensors directory -> GGUF (llama, mistral, qwen2, qwen3)"},
     {"export", wk_cmd_export, "GGUF -> Hugging Face safetensors directory (config, tokenizer files)"},
+    {"embed", wk_cmd_embed, "sentence embeddings from a BERT model (mean/CLS pooling, L2-normalized)"},
     {"distill", wk_cmd_distill, "knowledge distillation: a student learns a teacher's softened distributions"},
     {"lora", wk_cmd_lora, "LoRA adapters: merge an adapter into a base model (run/chat apply them with --lora)"},
     {"pull", wk_cmd_pull, "download a known model into the cache (~/.cache/wick)"},

@@ -9,6 +9,7 @@ static const struct {
 } k_archs[] = {
     {"LlamaForCausalLM", "llama", "llama"},     {"MistralForCausalLM", "mistral", "llama"},
     {"Qwen2ForCausalLM", "qwen2", "qwen2"},     {"Qwen3ForCausalLM", "qwen3", "qwen3"},
+    {"BertModel", "bert", "bert"},
 };
 #define N_ARCHS (sizeof k_archs / sizeof k_archs[0])
 
@@ -59,10 +60,50 @@ static const struct {
     {"lm_head.weight", "output.weight"},
 };
 
+/* BERT (llama.cpp's names): embeddings, then per layer "encoder.layer.N." <-> "blk.N." */
+static const struct {
+    const char *hf, *gg;
+} k_bert_global[] = {
+    {"embeddings.word_embeddings.weight", "token_embd.weight"},
+    {"embeddings.position_embeddings.weight", "position_embd.weight"},
+    {"embeddings.token_type_embeddings.weight", "token_types.weight"},
+    {"embeddings.LayerNorm.weight", "token_embd_norm.weight"},
+    {"embeddings.LayerNorm.bias", "token_embd_norm.bias"},
+}, k_bert_layer[] = {
+    {"attention.self.query", "attn_q"}, {"attention.self.key", "attn_k"}, {"attention.self.value", "attn_v"},
+    {"attention.output.dense", "attn_output"}, {"attention.output.LayerNorm", "attn_output_norm"},
+    {"intermediate.dense", "ffn_up"}, {"output.dense", "ffn_down"}, {"output.LayerNorm", "layer_output_norm"},
+};
+
+static bool map_bert(const char *name, bool to_gguf, char *out, size_t cap) {
+    if (to_gguf && !strncmp(name, "bert.", 5)) name += 5;
+    for (size_t i = 0; i < sizeof k_bert_global / sizeof *k_bert_global; i++)
+        if (!strcmp(name, to_gguf ? k_bert_global[i].hf : k_bert_global[i].gg))
+            return (size_t)snprintf(out, cap, "%s", to_gguf ? k_bert_global[i].gg : k_bert_global[i].hf) < cap;
+    const char *pre = to_gguf ? "encoder.layer." : "blk.";
+    const size_t pl = strlen(pre);
+    if (strncmp(name, pre, pl)) return false;
+    const char *p = name + pl;
+    unsigned long layer = 0;
+    int digits = 0;
+    while (*p >= '0' && *p <= '9' && digits < 6) layer = layer * 10 + (unsigned long)(*p++ - '0'), digits++;
+    if (!digits || *p++ != '.') return false;
+    for (size_t i = 0; i < sizeof k_bert_layer / sizeof *k_bert_layer; i++) {
+        const char *from = to_gguf ? k_bert_layer[i].hf : k_bert_layer[i].gg, *to = to_gguf ? k_bert_layer[i].gg : k_bert_layer[i].hf;
+        const size_t fl = strlen(from);
+        if (strncmp(p, from, fl) || (strcmp(p + fl, ".weight") && strcmp(p + fl, ".bias"))) continue;
+        const int n = to_gguf ? snprintf(out, cap, "blk.%lu.%s%s", layer, to, p + fl)
+                              : snprintf(out, cap, "encoder.layer.%lu.%s%s", layer, to, p + fl);
+        return n > 0 && (size_t)n < cap;
+    }
+    return false;
+}
+
 static bool map_name(const char *arch, const char *name, bool to_gguf, int n_head, int n_head_kv, char *out,
                      size_t cap, int *perm) {
     *perm = 0;
     if (!arch || !wk_hf_class_of(arch, NULL)) return false;
+    if (!strcmp(arch, "bert")) return map_bert(name, to_gguf, out, cap);
     for (size_t i = 0; i < sizeof k_global / sizeof *k_global; i++)
         if (!strcmp(name, to_gguf ? k_global[i].hf : k_global[i].gg))
             return (size_t)snprintf(out, cap, "%s", to_gguf ? k_global[i].gg : k_global[i].hf) < cap;

@@ -1,5 +1,5 @@
-/* hf.h — Hugging Face <-> GGUF conventions for the decoder families wick converts (llama,
- * mistral and smollm as "llama", qwen2, qwen3): tensor names both ways, the llama Q/K row
+/* hf.h — Hugging Face <-> GGUF conventions for the families wick converts (llama, mistral
+ * and smollm as "llama", qwen2, qwen3; the BERT encoder, "bert"): tensor names both ways, the llama Q/K row
  * permutation (formats.md §4.3) and its inverse. Depends on libc only. */
 #ifndef WK_CONVERT_HF_H
 #define WK_CONVERT_HF_H

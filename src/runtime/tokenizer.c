@@ -263,6 +263,8 @@ wk_status wk_tokenize(const wk_vocab *v, const char *text, size_t len, bool add_
         } else if (v->type == WK_VOCAB_SPM) {
             st = spm_fragment(v, text + f->off, f->len, v->add_space_prefix && prev_special, &o);
             prev_special = false;
+        } else if (v->type == WK_VOCAB_WPM) {
+            if (!(st = check_utf8(text, f->off, f->len))) st = wpm_tokenize(v, text + f->off, f->len, &o);
         } else if (!(st = check_utf8(text, f->off, f->len))) {
             st = bpe_tokenize(v, text + f->off, f->len, &o);
         }

@@ -19,6 +19,8 @@ typedef int32_t wk_token;
 typedef enum {
     WK_VOCAB_SPM = 1,  /* tokenizer.ggml.model = "llama" */
     WK_VOCAB_BPE = 2,  /* tokenizer.ggml.model = "gpt2" (byte-level BPE) */
+    WK_VOCAB_WPM = 3,  /* tokenizer.ggml.model = "bert" (WordPiece; word-initial pieces stored with a
+                        * leading U+2581, continuations bare, as llama.cpp's converter writes them) */
 } wk_vocab_type;
 
 /* tokenizer.ggml.token_type values (formats.md §3.3). */

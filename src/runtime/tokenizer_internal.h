@@ -67,6 +67,9 @@ int utf8_seq_len(const unsigned char *s, size_t n);
 /* Length from the lead byte only (SPM splitting, formats.md §5.3 step 3). */
 int utf8_lead_len(unsigned char c);
 
+/* tokenizer_wpm.c: WordPiece over one fragment of valid UTF-8 */
+wk_status wpm_tokenize(const wk_vocab *v, const char *text, size_t len, tok_out *out);
+
 /* tokenizer_bpe.c */
 wk_status bpe_setup(wk_vocab *v, const char *pre, size_t pre_len);  /* regexes + flags */
 void bpe_release(wk_vocab *v);

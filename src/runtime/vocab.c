@@ -278,8 +278,8 @@ static wk_status build_indexes(wk_vocab *v) {
 }
 
 static wk_status create(const wk_vocab_desc *d, wk_vocab *v) {
-    if (d->type != WK_VOCAB_SPM && d->type != WK_VOCAB_BPE)
-        return wk_err(WK_ERR_UNSUPPORTED, "vocab: tokenizer type %d is not supported (SPM or BPE)", (int)d->type);
+    if (d->type != WK_VOCAB_SPM && d->type != WK_VOCAB_BPE && d->type != WK_VOCAB_WPM)
+        return wk_err(WK_ERR_UNSUPPORTED, "vocab: tokenizer type %d is not supported (SPM, BPE or WPM)", (int)d->type);
     if (d->n_tokens <= 0 || !d->tokens)
         return wk_err(WK_ERR_INVALID_ARG, "vocab: %d tokens", (int)d->n_tokens);
     if (d->n_merges < 0 || (d->n_merges > 0 && !d->merges))
@@ -305,8 +305,8 @@ static wk_status create(const wk_vocab_desc *d, wk_vocab *v) {
     if (st) return st;
 
     bool spm = d->type == WK_VOCAB_SPM;
-    if ((st = set_id("bos", d->bos, spm ? 1 : 11, d->n_tokens, &v->bos)) ||
-        (st = set_id("eos", d->eos, spm ? 2 : 11, d->n_tokens, &v->eos)) ||
+    if ((st = set_id("bos", d->bos, spm ? 1 : d->type == WK_VOCAB_WPM ? -1 : 11, d->n_tokens, &v->bos)) ||
+        (st = set_id("eos", d->eos, spm ? 2 : d->type == WK_VOCAB_WPM ? -1 : 11, d->n_tokens, &v->eos)) ||
         (st = set_id("unk", d->unk, spm ? 0 : -1, d->n_tokens, &v->unk)) ||
         (st = set_id("pad", d->pad, -1, d->n_tokens, &v->pad)) ||
         (st = set_id("eot", d->eot, -1, d->n_tokens, &v->eot)))
@@ -315,7 +315,9 @@ static wk_status create(const wk_vocab_desc *d, wk_vocab *v) {
     v->add_bos = spm;
     v->add_eos = false;
     v->clean_spaces = !spm;
-    if (!spm) {
+    if (d->type == WK_VOCAB_WPM) { /* [CLS] text [SEP] */
+        v->add_bos = v->bos >= 0, v->add_eos = v->eos >= 0, v->add_space_prefix = false;
+    } else if (!spm) {
         const char *pre = d->pre ? d->pre : "default";
         if ((st = bpe_setup(v, pre, strlen(pre)))) return st;  /* may set add_bos, clean_spaces */
     }

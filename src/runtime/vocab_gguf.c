@@ -98,8 +98,9 @@ wk_status wk_vocab_load_gguf(const void *gguf, wk_vocab **out) {
     }
     if (model_len == 5 && memcmp(model, "llama", 5) == 0) d.type = WK_VOCAB_SPM;
     else if (model_len == 4 && memcmp(model, "gpt2", 4) == 0) d.type = WK_VOCAB_BPE;
+    else if (model_len == 4 && memcmp(model, "bert", 4) == 0) d.type = WK_VOCAB_WPM;
     else {
-        st = wk_err(WK_ERR_UNSUPPORTED, "vocab: tokenizer model '%.*s' is not supported (llama, gpt2)",
+        st = wk_err(WK_ERR_UNSUPPORTED, "vocab: tokenizer model '%.*s' is not supported (llama, gpt2, bert)",
                     (int)(model_len > 64 ? 64 : model_len), model);
         goto done;
     }
@@ -141,6 +142,9 @@ wk_status wk_vocab_load_gguf(const void *gguf, wk_vocab **out) {
         (st = get_id(g, "tokenizer.ggml.unknown_token_id", d.n_tokens, &d.unk)) ||
         (st = get_id(g, "tokenizer.ggml.padding_token_id", d.n_tokens, &d.pad)) ||
         (st = get_id(g, "tokenizer.ggml.eot_token_id", d.n_tokens, &d.eot)) ||
+        /* WordPiece: [CLS] opens and [SEP] closes every text, in the bos/eos roles */
+        (d.type == WK_VOCAB_WPM && (st = get_id(g, "tokenizer.ggml.cls_token_id", d.n_tokens, &d.bos))) ||
+        (d.type == WK_VOCAB_WPM && (st = get_id(g, "tokenizer.ggml.seperator_token_id", d.n_tokens, &d.eos))) ||
         (st = get_flag(g, "tokenizer.ggml.add_bos_token", &d.add_bos)) ||
         (st = get_flag(g, "tokenizer.ggml.add_eos_token", &d.add_eos)) ||
         (st = get_flag(g, "tokenizer.ggml.add_space_prefix", &d.add_space_prefix)))
