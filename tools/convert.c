@@ -35,7 +35,7 @@ static void usage(FILE *f) {
                "  model.safetensors.index.json), tokenizer.json or tokenizer.model, and optionally\n"
                "  tokenizer_config.json and generation_config.json.\n"
                "  Architectures: LlamaForCausalLM (llama, smollm), MistralForCausalLM, Qwen2ForCausalLM,\n"
-               "  Qwen3ForCausalLM, BertModel (sentence-transformers pooling from 1_Pooling/config.json). --outtype f32 (default: f16) keeps matrices at that type; a\n"
+               "  Qwen3ForCausalLM, Gemma3ForCausalLM, BertModel (sentence-transformers pooling from 1_Pooling/config.json). --outtype f32 (default: f16) keeps matrices at that type; a\n"
                "  `wick quantize` type converts to F16 first, then quantizes.\n"
                "exit: 0 done, 1 failed (unreadable, malformed or unsupported input), 2 bad usage\n");
 }
@@ -81,6 +81,7 @@ typedef struct {
     const wk_st_tensor *src;
     wk_type out;
     int perm; /* heads to permute rows by (0: none) */
+    int plus_one; /* gemma3 norms: stored as 1 + w */
     size_t idx, total; /* for the progress line */
 } job;
 
@@ -102,15 +103,19 @@ static int fill(void *user, void *dst, uint64_t nbytes) {
     const wk_st_tensor *t = j->src;
     const size_t es = wk_type_size(j->out);
     if (t->n_elements * es != nbytes) return 1;
-    const int same = (t->dtype == WK_ST_F32 && j->out == WK_TYPE_F32) || (t->dtype == WK_ST_F16 && j->out == WK_TYPE_F16) ||
-                     (t->dtype == WK_ST_BF16 && j->out == WK_TYPE_BF16);
+    const int same = !j->plus_one && ((t->dtype == WK_ST_F32 && j->out == WK_TYPE_F32) ||
+                                      (t->dtype == WK_ST_F16 && j->out == WK_TYPE_F16) ||
+                                      (t->dtype == WK_ST_BF16 && j->out == WK_TYPE_BF16));
     void *conv = dst;
     if (j->perm && !(conv = malloc(nbytes))) return 1;
     if (same) memcpy(conv, t->data, nbytes);
     else
         for (uint64_t i = 0; i < t->n_elements; i++) {
             const float v = load(t, i);
-            if (j->out == WK_TYPE_F32) memcpy((char *)conv + 4 * i, &v, 4);
+            if (j->out == WK_TYPE_F32) {
+                const float w = j->plus_one ? v + 1.0f : v;
+                memcpy((char *)conv + 4 * i, &w, 4);
+            }
             else {
                 const uint16_t h = j->out == WK_TYPE_F16 ? wk_fp32_to_fp16(v) : wk_fp32_to_bf16(v);
                 memcpy((char *)conv + 2 * i, &h, 2);
@@ -191,7 +196,7 @@ int wk_cmd_convert(int argc, char **argv) {
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(cfg, "model_type");
     const char *arch = wk_hf_arch(cJSON_IsString(cls) ? cls->valuestring : NULL, cJSON_IsString(mt) ? mt->valuestring : NULL);
     if (!arch) {
-        fprintf(stderr, CMD ": %s is not an architecture wick converts yet (llama, mistral, qwen2, qwen3, bert)\n",
+        fprintf(stderr, CMD ": %s is not an architecture wick converts yet (llama, mistral, qwen2, qwen3, gemma3, bert)\n",
                 cJSON_IsString(cls) ? cls->valuestring : cJSON_IsString(mt) ? mt->valuestring : "config.json's model");
         goto done;
     }
@@ -288,6 +293,14 @@ int wk_cmd_convert(int argc, char **argv) {
         if (!gs) gs = wk_gguf_writer_add_bool(w, AK("attention.causal"), 0);
         if (!gs && pooling > 0) gs = wk_gguf_writer_add_u32(w, AK("pooling_type"), (uint32_t)pooling);
         if (!gs) gs = wk_gguf_writer_add_u32(w, "tokenizer.ggml.token_type_count", (uint32_t)n_types);
+    } else if (!strcmp(arch, "gemma3")) { /* llama.cpp's gemma3 keys */
+        const long swa = cfg_int(cfg, "sliding_window", 0, 0, 1L << 30);
+        if (!gs) gs = wk_gguf_writer_add_f32(w, AK("attention.layer_norm_rms_epsilon"), (float)eps->valuedouble);
+        if (!gs) gs = wk_gguf_writer_add_u32(w, AK("attention.key_length"), (uint32_t)head_dim);
+        if (!gs) gs = wk_gguf_writer_add_u32(w, AK("attention.value_length"), (uint32_t)head_dim);
+        if (!gs && cJSON_IsNumber(theta)) gs = wk_gguf_writer_add_f32(w, AK("rope.freq_base"), (float)theta->valuedouble);
+        if (!gs && swa > 0) gs = wk_gguf_writer_add_u32(w, AK("attention.sliding_window"), (uint32_t)swa);
+        if (!gs) gs = wk_gguf_writer_add_u32(w, AK("attention.head_count_kv"), (uint32_t)n_head_kv);
     } else {
         if (!gs) gs = wk_gguf_writer_add_u32(w, AK("attention.head_count_kv"), (uint32_t)n_head_kv);
         if (!gs && cJSON_IsNumber(theta)) gs = wk_gguf_writer_add_f32(w, AK("rope.freq_base"), (float)theta->valuedouble);
@@ -340,7 +353,7 @@ int wk_cmd_convert(int argc, char **argv) {
             has_embd |= !strcmp(gn, "token_embd.weight");
             /* GGUF ne is the PyTorch shape reversed */
             const int64_t ne[2] = {t->shape[t->n_dims - 1], t->n_dims == 2 ? t->shape[0] : 1};
-            jobs[nj] = (job){t, t->n_dims == 1 ? WK_TYPE_F32 : mat_type, perm, 0, 0};
+            jobs[nj] = (job){t, t->n_dims == 1 ? WK_TYPE_F32 : mat_type, perm, wk_hf_norm_plus_one(arch, t->name), 0, 0};
             if (perm && (ne[1] % perm || (ne[1] / perm) % 2)) {
                 fprintf(stderr, CMD ": %s: %lld rows do not split into %d heads of even size\n", t->name,
                         (long long)ne[1], perm);

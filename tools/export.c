@@ -32,7 +32,7 @@ static void usage(FILE *f) {
                "  writes OUT_DIR (new or empty) as a Hugging Face model directory: model.safetensors,\n"
                "  config.json, tokenizer.json or tokenizer.model, tokenizer_config.json, generation_config.json.\n"
                "  F32/F16/BF16 tensors keep their type; quantized ones are dequantized to --dtype\n"
-               "  (default f32). Architectures: llama (and mistral/smollm), qwen2, qwen3.\n"
+               "  (default f32). Architectures: llama (and mistral/smollm), qwen2, qwen3, gemma3.\n"
                "exit: 0 done, 1 failed (unreadable or unsupported input, unwritable output), 2 bad usage\n");
 }
 
@@ -151,7 +151,7 @@ int wk_cmd_export(int argc, char **argv) {
     arch = archbuf;
     const char *model_type = NULL, *cls = wk_hf_class_of(arch, &model_type);
     if (!cls) {
-        fprintf(stderr, CMD ": architecture '%s' cannot be exported yet (llama, qwen2, qwen3)\n", arch);
+        fprintf(stderr, CMD ": architecture '%s' cannot be exported yet (llama, qwen2, qwen3, gemma3)\n", arch);
         goto done;
     }
     char key[128];
@@ -213,6 +213,14 @@ int wk_cmd_export(int argc, char **argv) {
             src = bufs[i] = f;
         }
         es = wk_st_dtype_size(dt);
+        if (wk_hf_norm_plus_one(arch, hf) && dt == WK_ST_F32) { /* gemma3: GGUF holds 1 + w */
+            float *f = malloc((size_t)t->n_elements * sizeof *f);
+            if (!f) goto oom;
+            memcpy(f, src, (size_t)t->n_elements * sizeof *f);
+            for (uint64_t k = 0; k < t->n_elements; k++) f[k] -= 1.0f;
+            free(bufs[i]);
+            src = bufs[i] = f;
+        }
         if (perm) { /* undo the Q/K row permutation */
             void *p = malloc((size_t)t->n_elements * es);
             if (!p) goto oom;
@@ -262,8 +270,15 @@ int wk_cmd_export(int argc, char **argv) {
     cJSON_AddNumberToObject(cfg, "num_key_value_heads", (double)n_head_kv);
     cJSON_AddNumberToObject(cfg, "max_position_embeddings", (double)n_ctx);
     cJSON_AddNumberToObject(cfg, "vocab_size", (double)n_vocab);
-    const long rope_dim = kv_u32(g, AK("rope.dimension_count"), -1);
+    const long rope_dim = kv_u32(g, AK("rope.dimension_count"), kv_u32(g, AK("attention.key_length"), -1));
     if (rope_dim > 0) cJSON_AddNumberToObject(cfg, "head_dim", (double)rope_dim);
+    const long swa = kv_u32(g, AK("attention.sliding_window"), -1);
+    if (swa > 0) cJSON_AddNumberToObject(cfg, "sliding_window", (double)swa);
+    if (!strcmp(arch, "gemma3")) { /* HF Gemma3TextConfig fields the forward pass needs */
+        cJSON_AddNumberToObject(cfg, "query_pre_attn_scalar", (double)(rope_dim > 0 ? rope_dim : n_embd / n_head));
+        cJSON_AddNumberToObject(cfg, "rope_local_base_freq", 10000.0);
+        cJSON_AddNumberToObject(cfg, "sliding_window_pattern", 6);
+    }
     float fv;
     if (wk_gguf_get_f32(g, AK("attention.layer_norm_rms_epsilon"), &fv) == WK_GGUF_OK)
         cJSON_AddItemToObject(cfg, "rms_norm_eps", cJSON_CreateRaw((snprintf(key, sizeof key, "%.9g", (double)fv), key)));
@@ -271,7 +286,8 @@ int wk_cmd_export(int argc, char **argv) {
         cJSON_AddItemToObject(cfg, "rope_theta", cJSON_CreateRaw((snprintf(key, sizeof key, "%.9g", (double)fv), key)));
     cJSON_AddBoolToObject(cfg, "tie_word_embeddings", !has_output);
     cJSON_AddStringToObject(cfg, "torch_dtype", "float32");
-    cJSON_AddStringToObject(cfg, "hidden_act", "silu");
+    cJSON_AddStringToObject(cfg, !strcmp(arch, "gemma3") ? "hidden_activation" : "hidden_act",
+                            !strcmp(arch, "gemma3") ? "gelu_pytorch_tanh" : "silu");
 #undef AK
     if (write_json(tmpdir, "config.json", cfg)) goto done;
     /* tokenizer files */

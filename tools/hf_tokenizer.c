@@ -450,6 +450,7 @@ int wk_hf_tokenizer_export(const char *cmd, const wk_gguf *g, const char *dir) {
     gc = cJSON_CreateObject();
     if (wk_gguf_get_bool(g, "tokenizer.ggml.add_bos_token", &b) == WK_GGUF_OK) cJSON_AddBoolToObject(tc, "add_bos_token", b);
     if (wk_gguf_get_bool(g, "tokenizer.ggml.add_eos_token", &b) == WK_GGUF_OK) cJSON_AddBoolToObject(tc, "add_eos_token", b);
+    if (wk_gguf_get_bool(g, "tokenizer.ggml.add_sep_token", &b) == WK_GGUF_OK) cJSON_AddBoolToObject(tc, "add_sep_token", b);
     for (int k = 0; k < 5; k++) {
         if (ids[k] < 0) continue;
         char *s = tok_str(g, (uint64_t)ids[k]);
@@ -686,6 +687,8 @@ specials:
         gs = wk_gguf_writer_add_bool(w, "tokenizer.ggml.add_bos_token", cJSON_IsTrue(v));
     if (!gs && tc && cJSON_IsBool(v = cJSON_GetObjectItemCaseSensitive(tc, "add_eos_token")))
         gs = wk_gguf_writer_add_bool(w, "tokenizer.ggml.add_eos_token", cJSON_IsTrue(v));
+    if (!gs && tc && cJSON_IsBool(v = cJSON_GetObjectItemCaseSensitive(tc, "add_sep_token")))
+        gs = wk_gguf_writer_add_bool(w, "tokenizer.ggml.add_sep_token", cJSON_IsTrue(v));
     if (!gs && asp >= 0) gs = wk_gguf_writer_add_bool(w, "tokenizer.ggml.add_space_prefix", asp);
     const cJSON *ct = tc ? cJSON_GetObjectItemCaseSensitive(tc, "chat_template") : NULL;
     if (cJSON_IsArray(ct)) { /* [{name, template}]: the default one */

@@ -9,7 +9,7 @@ static const struct {
 } k_archs[] = {
     {"LlamaForCausalLM", "llama", "llama"},     {"MistralForCausalLM", "mistral", "llama"},
     {"Qwen2ForCausalLM", "qwen2", "qwen2"},     {"Qwen3ForCausalLM", "qwen3", "qwen3"},
-    {"BertModel", "bert", "bert"},
+    {"BertModel", "bert", "bert"},              {"Gemma3ForCausalLM", "gemma3_text", "gemma3"},
 };
 #define N_ARCHS (sizeof k_archs / sizeof k_archs[0])
 
@@ -35,7 +35,7 @@ const char *wk_hf_class_of(const char *arch, const char **model_type) {
 static const struct {
     const char *hf, *gg;
     int perm;
-    const char *only; /* NULL: every arch; else the arch that has it */
+    const char *only; /* NULL: every arch; "!x": every arch but x; else the one arch that has it */
 } k_layer[] = {
     {"input_layernorm.weight", "attn_norm.weight", 0, NULL},
     {"self_attn.q_proj.weight", "attn_q.weight", 1, NULL},
@@ -47,7 +47,12 @@ static const struct {
     {"self_attn.v_proj.bias", "attn_v.bias", 0, "qwen2"},
     {"self_attn.q_norm.weight", "attn_q_norm.weight", 0, "qwen3"},
     {"self_attn.k_norm.weight", "attn_k_norm.weight", 0, "qwen3"},
-    {"post_attention_layernorm.weight", "ffn_norm.weight", 0, NULL},
+    {"self_attn.q_norm.weight", "attn_q_norm.weight", 0, "gemma3"},
+    {"self_attn.k_norm.weight", "attn_k_norm.weight", 0, "gemma3"},
+    {"post_attention_layernorm.weight", "ffn_norm.weight", 0, "!gemma3"},
+    {"post_attention_layernorm.weight", "post_attention_norm.weight", 0, "gemma3"},
+    {"pre_feedforward_layernorm.weight", "ffn_norm.weight", 0, "gemma3"},
+    {"post_feedforward_layernorm.weight", "post_ffw_norm.weight", 0, "gemma3"},
     {"mlp.gate_proj.weight", "ffn_gate.weight", 0, NULL},
     {"mlp.up_proj.weight", "ffn_up.weight", 0, NULL},
     {"mlp.down_proj.weight", "ffn_down.weight", 0, NULL},
@@ -117,7 +122,8 @@ static bool map_name(const char *arch, const char *name, bool to_gguf, int n_hea
     if (!digits || *p != '.' || (digits > 1 && name[pl] == '0')) return false;
     p++;
     for (size_t i = 0; i < sizeof k_layer / sizeof *k_layer; i++) {
-        if (k_layer[i].only && strcmp(k_layer[i].only, arch)) continue;
+        const char *only = k_layer[i].only;
+        if (only && (only[0] == '!' ? !strcmp(only + 1, arch) : strcmp(only, arch) != 0)) continue;
         if (strcmp(p, to_gguf ? k_layer[i].hf : k_layer[i].gg)) continue;
         if (!strcmp(arch, "llama") && k_layer[i].perm) *perm = k_layer[i].perm == 1 ? n_head : n_head_kv;
         const int n = to_gguf ? snprintf(out, cap, "blk.%lu.%s", layer, k_layer[i].gg)
@@ -135,6 +141,12 @@ bool wk_hf_to_gguf_name(const char *arch, const char *hf, int n_head, int n_head
 bool wk_gguf_to_hf_name(const char *arch, const char *gguf, int n_head, int n_head_kv, char *out, size_t cap,
                         int *permute_heads) {
     return map_name(arch, gguf, false, n_head, n_head_kv, out, cap, permute_heads);
+}
+
+bool wk_hf_norm_plus_one(const char *arch, const char *hf) {
+    if (!arch || strcmp(arch, "gemma3") || !hf) return false;
+    const size_t n = strlen(hf);
+    return n >= 11 && !strcmp(hf + n - 11, "norm.weight");
 }
 
 bool wk_hf_permute_rows(const void *src, void *dst, int64_t n_rows, size_t row_bytes, int n_heads, bool inverse) {

@@ -1,5 +1,5 @@
 /* hf.h — Hugging Face <-> GGUF conventions for the families wick converts (llama, mistral
- * and smollm as "llama", qwen2, qwen3; the BERT encoder, "bert"): tensor names both ways, the llama Q/K row
+ * and smollm as "llama", qwen2, qwen3, gemma3 (text); the BERT encoder, "bert"): tensor names both ways, the llama Q/K row
  * permutation (formats.md §4.3) and its inverse. Depends on libc only. */
 #ifndef WK_CONVERT_HF_H
 #define WK_CONVERT_HF_H
@@ -26,6 +26,10 @@ bool wk_hf_to_gguf_name(const char *arch, const char *hf, int n_head, int n_head
                         int *permute_heads);
 bool wk_gguf_to_hf_name(const char *arch, const char *gguf, int n_head, int n_head_kv, char *out, size_t cap,
                         int *permute_heads);
+
+/* Gemma 3 stores its RMSNorm weights as 1 + w in GGUF (formats.md §4.7): true for the HF
+ * tensors (names ending in "norm.weight") that get the +1 on conversion (-1 on export). */
+bool wk_hf_norm_plus_one(const char *arch, const char *hf);
 
 /* The llama Q/K permutation on a row-major matrix of n_rows rows of row_bytes bytes,
  * src -> dst (distinct buffers). Rows of each head are [first halves..., second halves...]
