@@ -35,7 +35,7 @@ static void usage(FILE *f) {
                "  model.safetensors.index.json), tokenizer.json or tokenizer.model, and optionally\n"
                "  tokenizer_config.json and generation_config.json.\n"
                "  Architectures: LlamaForCausalLM (llama, smollm), MistralForCausalLM, Qwen2ForCausalLM,\n"
-               "  Qwen3ForCausalLM, Gemma3ForCausalLM, BertModel (sentence-transformers pooling from 1_Pooling/config.json). --outtype f32 (default: f16) keeps matrices at that type; a\n"
+               "  Qwen3ForCausalLM, Gemma3ForCausalLM, Phi3ForCausalLM, BertModel (sentence-transformers pooling from 1_Pooling/config.json). --outtype f32 (default: f16) keeps matrices at that type; a\n"
                "  `wick quantize` type converts to F16 first, then quantizes.\n"
                "exit: 0 done, 1 failed (unreadable, malformed or unsupported input), 2 bad usage\n");
 }
@@ -196,7 +196,7 @@ int wk_cmd_convert(int argc, char **argv) {
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(cfg, "model_type");
     const char *arch = wk_hf_arch(cJSON_IsString(cls) ? cls->valuestring : NULL, cJSON_IsString(mt) ? mt->valuestring : NULL);
     if (!arch) {
-        fprintf(stderr, CMD ": %s is not an architecture wick converts yet (llama, mistral, qwen2, qwen3, gemma3, bert)\n",
+        fprintf(stderr, CMD ": %s is not an architecture wick converts yet (llama, mistral, qwen2, qwen3, gemma3, phi3, bert)\n",
                 cJSON_IsString(cls) ? cls->valuestring : cJSON_IsString(mt) ? mt->valuestring : "config.json's model");
         goto done;
     }
@@ -228,6 +228,11 @@ int wk_cmd_convert(int argc, char **argv) {
             else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pc, "pooling_mode_cls_token"))) pooling = 2;
             cJSON_Delete(pc);
         }
+    }
+    const cJSON *rs = cJSON_GetObjectItemCaseSensitive(cfg, "rope_scaling");
+    if (rs && !cJSON_IsNull(rs)) {
+        fprintf(stderr, CMD ": config.json: rope_scaling is not converted yet (only plain RoPE)\n");
+        goto done;
     }
     if (n_head % n_head_kv) {
         fprintf(stderr, CMD ": config.json: %ld attention heads do not split into %ld key/value heads\n", n_head, n_head_kv);
@@ -302,6 +307,8 @@ int wk_cmd_convert(int argc, char **argv) {
         if (!gs && swa > 0) gs = wk_gguf_writer_add_u32(w, AK("attention.sliding_window"), (uint32_t)swa);
         if (!gs) gs = wk_gguf_writer_add_u32(w, AK("attention.head_count_kv"), (uint32_t)n_head_kv);
     } else {
+        const long swa = !strcmp(arch, "phi3") ? cfg_int(cfg, "sliding_window", 0, 0, 1L << 30) : 0;
+        if (!gs && swa > 0) gs = wk_gguf_writer_add_u32(w, AK("attention.sliding_window"), (uint32_t)swa);
         if (!gs) gs = wk_gguf_writer_add_u32(w, AK("attention.head_count_kv"), (uint32_t)n_head_kv);
         if (!gs && cJSON_IsNumber(theta)) gs = wk_gguf_writer_add_f32(w, AK("rope.freq_base"), (float)theta->valuedouble);
         if (!gs) gs = wk_gguf_writer_add_f32(w, AK("attention.layer_norm_rms_epsilon"), (float)eps->valuedouble);

@@ -32,7 +32,7 @@ static void usage(FILE *f) {
                "  writes OUT_DIR (new or empty) as a Hugging Face model directory: model.safetensors,\n"
                "  config.json, tokenizer.json or tokenizer.model, tokenizer_config.json, generation_config.json.\n"
                "  F32/F16/BF16 tensors keep their type; quantized ones are dequantized to --dtype\n"
-               "  (default f32). Architectures: llama (and mistral/smollm), qwen2, qwen3, gemma3.\n"
+               "  (default f32). Architectures: llama (and mistral/smollm), qwen2, qwen3, gemma3, phi3.\n"
                "exit: 0 done, 1 failed (unreadable or unsupported input, unwritable output), 2 bad usage\n");
 }
 
@@ -151,7 +151,7 @@ int wk_cmd_export(int argc, char **argv) {
     arch = archbuf;
     const char *model_type = NULL, *cls = wk_hf_class_of(arch, &model_type);
     if (!cls) {
-        fprintf(stderr, CMD ": architecture '%s' cannot be exported yet (llama, qwen2, qwen3, gemma3)\n", arch);
+        fprintf(stderr, CMD ": architecture '%s' cannot be exported yet (llama, qwen2, qwen3, gemma3, phi3)\n", arch);
         goto done;
     }
     char key[128];
@@ -164,6 +164,15 @@ int wk_cmd_export(int argc, char **argv) {
         fprintf(stderr, CMD ": %s lacks %s hyper-parameters (embedding, block count, heads, feed-forward, context)\n",
                 pos[0], arch);
         goto done;
+    }
+    for (uint64_t i = 0; i < wk_gguf_n_kv(g); i++) { /* a model HF config.json would describe wrongly */
+        char pre[96];
+        snprintf(pre, sizeof pre, "%s.rope.scaling.", arch);
+        if (!strncmp(wk_gguf_kv_key(g, i), pre, strlen(pre))) {
+            fprintf(stderr, CMD ": %s has RoPE scaling (%s), which wick export does not write yet\n", pos[0],
+                    wk_gguf_kv_key(g, i));
+            goto done;
+        }
     }
     /* the directory, built beside OUT_DIR */
     snprintf(tmpdir, sizeof tmpdir, "%s.export-tmp.%ld", out, (long)getpid());

@@ -10,6 +10,7 @@ static const struct {
     {"LlamaForCausalLM", "llama", "llama"},     {"MistralForCausalLM", "mistral", "llama"},
     {"Qwen2ForCausalLM", "qwen2", "qwen2"},     {"Qwen3ForCausalLM", "qwen3", "qwen3"},
     {"BertModel", "bert", "bert"},              {"Gemma3ForCausalLM", "gemma3_text", "gemma3"},
+    {"Phi3ForCausalLM", "phi3", "phi3"},
 };
 #define N_ARCHS (sizeof k_archs / sizeof k_archs[0])
 
@@ -37,6 +38,9 @@ static const struct {
     int perm;
     const char *only; /* NULL: every arch; "!x": every arch but x; else the one arch that has it */
 } k_layer[] = {
+    /* phi3's fused projections first: the first entry that fits a name wins */
+    {"self_attn.qkv_proj.weight", "attn_qkv.weight", 0, "phi3"},
+    {"mlp.gate_up_proj.weight", "ffn_up.weight", 0, "phi3"},
     {"input_layernorm.weight", "attn_norm.weight", 0, NULL},
     {"self_attn.q_proj.weight", "attn_q.weight", 1, NULL},
     {"self_attn.k_proj.weight", "attn_k.weight", 2, NULL},

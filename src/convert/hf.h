@@ -1,5 +1,6 @@
 /* hf.h — Hugging Face <-> GGUF conventions for the families wick converts (llama, mistral
- * and smollm as "llama", qwen2, qwen3, gemma3 (text); the BERT encoder, "bert"): tensor names both ways, the llama Q/K row
+ * and smollm as "llama", qwen2, qwen3, gemma3 (text), phi3 (fused
+ * qkv and gate/up); the BERT encoder, "bert"): tensor names both ways, the llama Q/K row
  * permutation (formats.md §4.3) and its inverse. Depends on libc only. */
 #ifndef WK_CONVERT_HF_H
 #define WK_CONVERT_HF_H

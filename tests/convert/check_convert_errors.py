@@ -106,6 +106,45 @@ for name, edit, code, want in cases:
     check(rc == code and len(lines) == 1 and want in lines[0] and not os.path.exists(out),
           "convert %-18s exit %d: %s" % (name, rc, lines[0] if lines else ""))
 
+# a sharded checkpoint (model-0000N-of-00002.safetensors + index) converts to the same file
+def shard(d):
+    p = os.path.join(d, "model.safetensors")
+    raw = open(p, "rb").read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    hdr = json.loads(raw[8:8 + n])
+    body = raw[8 + n:]
+    names = sorted((k for k in hdr if k != "__metadata__"), key=lambda k: hdr[k]["data_offsets"][0])
+    wm = {}
+    for part, sub in enumerate([names[: len(names) // 2], names[len(names) // 2:]]):
+        fn = "model-%05d-of-00002.safetensors" % (part + 1)
+        h, data, at = {"__metadata__": {"format": "pt"}}, b"", 0
+        for k in sub:
+            a, b = hdr[k]["data_offsets"]
+            h[k] = {"dtype": hdr[k]["dtype"], "shape": hdr[k]["shape"], "data_offsets": [at, at + b - a]}
+            data += body[a:b]
+            at += b - a
+            wm[k] = fn
+        hb = json.dumps(h).encode()
+        write(os.path.join(d, fn), struct.pack("<Q", len(hb)) + hb + data)
+    os.remove(p)
+    json.dump({"metadata": {"total_size": len(body)}, "weight_map": wm},
+              open(os.path.join(d, "model.safetensors.index.json"), "w"))
+
+
+one, two = os.path.join(tmp, "one.gguf"), os.path.join(tmp, "two.gguf")
+rc1, _ = run(["convert", good, one, "--outtype", "f32"])
+rc2, lines = run(["convert", variant("sharded", shard), two, "--outtype", "f32"])
+check(rc1 == 0 and rc2 == 0 and "from 2 file(s)" in " ".join(lines) and open(one, "rb").read() == open(two, "rb").read(),
+      "a 2-shard checkpoint with its index converts to the same GGUF, byte for byte")
+os.remove(one), os.remove(two)
+d = variant("shard_escape", shard)
+idx = json.load(open(os.path.join(d, "model.safetensors.index.json")))
+idx["weight_map"][next(iter(idx["weight_map"]))] = "../evil.safetensors"
+json.dump(idx, open(os.path.join(d, "model.safetensors.index.json"), "w"))
+rc, lines = run(["convert", d, os.path.join(tmp, "esc.gguf")])
+check(rc == 1 and len(lines) == 1 and "not a file name in the directory" in lines[0],
+      "an index naming a file outside the directory is refused: %s" % (lines[0] if lines else ""))
+
 for args, code, want in [(["convert", good], 2, "expected HF_DIR"), (["convert", good, "x.gguf", "--outtype", "q9"], 2,
                                                                      "--outtype 'q9'"),
                          (["export", os.path.join(shared, "models", "stories260K.gguf"), good], 1, "not an empty"),
