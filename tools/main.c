@@ -20,7 +20,7 @@ static const command k_commands[] = {
     {"data", wk_cmd_data, "text -> deduplicated train/val token shards for training"},
     {"train", wk_cmd_train, "train a llama model from scratch on text (checkpoints, resume, loss plot)"},
     {"finetune", wk_cmd_finetune, "LoRA fine-tuning on a frozen (quantized) base; writes an adapter GGUF"},
-    {"convert", wk_cmd_convert, "Hugging Face safetensors directory -> GGUF (llama, mistral, qwen2, qwen3)"},
+    {"convert", wk_cmd_convert, "Hugging Face safetensors directory -> GGUF (llama, qwen2/3, gemma3, phi3, bert)"},
     {"export", wk_cmd_export, "GGUF -> Hugging Face safetensors directory (config, tokenizer files)"},
     {"embed", wk_cmd_embed, "sentence embeddings from a BERT model (mean/CLS pooling, L2-normalized)"},
     {"distill", wk_cmd_distill, "knowledge distillation: a student learns a teacher's softened distributions"},

@@ -476,7 +476,7 @@ int wk_cmd_quantize(int argc, char **argv) {
             fail("tensor '%s': cannot convert from %s (wick has no dequantizer for it)", t->name, type_name(t->type));
             goto done;
         }
-        if (wk_type_is_quantized((wk_type)t->type)) {
+        if (wk_type_is_quantized((wk_type)t->type) && wk_type_is_quantized(plan[i].type)) { /* dequantizing is free */
             if (!first_requant) first_requant = t;
             n_requant++;
         }
