@@ -75,6 +75,58 @@ static void rm_tree(const char *dir) {
     rmdir(dir);
 }
 
+/* one tensor's safetensors bytes, made when the file is written (one tensor in memory at a
+ * time): dequantized (then narrowed to the --dtype) when quantized, gemma3 norms as w = g - 1,
+ * llama q/k rows put back in HF order */
+typedef struct {
+    const wk_gguf_tensor *t;
+    wk_st_dtype dt;
+    int perm;
+    int minus_one;
+} xjob;
+
+static int export_fill(void *user, void *dst, uint64_t nbytes) {
+    const xjob *j = user;
+    const wk_gguf_tensor *t = j->t;
+    const size_t es = wk_st_dtype_size(j->dt);
+    if (t->n_elements * es != nbytes) return 1;
+    void *buf = j->perm ? malloc((size_t)nbytes) : dst;
+    float *f = NULL;
+    if (!buf) return 1;
+    if (t->type == WK_TYPE_F32 || t->type == WK_TYPE_F16 || t->type == WK_TYPE_BF16) {
+        memcpy(buf, t->data, (size_t)nbytes);
+    } else {
+        f = j->dt == WK_ST_F32 ? buf : malloc((size_t)t->n_elements * sizeof *f);
+        if (!f) {
+            if (buf != dst) free(buf);
+            return 1;
+        }
+        const size_t row = (size_t)(t->nbytes / (uint64_t)(t->ne[1] * t->ne[2] * t->ne[3]));
+        for (int64_t r = 0; r < t->ne[1]; r++)
+            wk_dequantize_row((wk_type)t->type, (const char *)t->data + (size_t)r * row, f + (size_t)r * (size_t)t->ne[0],
+                              t->ne[0]);
+        if (j->dt != WK_ST_F32) {
+            uint16_t *h = buf;
+            for (uint64_t k = 0; k < t->n_elements; k++) h[k] = j->dt == WK_ST_F16 ? wk_fp32_to_fp16(f[k]) : wk_fp32_to_bf16(f[k]);
+            free(f);
+        }
+    }
+    if (j->minus_one) { /* f32, unaligned-safe */
+        for (uint64_t k = 0; k < t->n_elements; k++) {
+            float v;
+            memcpy(&v, (char *)buf + 4 * k, 4);
+            v -= 1.0f;
+            memcpy((char *)buf + 4 * k, &v, 4);
+        }
+    }
+    if (j->perm) {
+        const int ok = wk_hf_permute_rows(buf, dst, t->ne[1], (size_t)t->ne[0] * es, j->perm, true);
+        free(buf);
+        if (!ok) return 1;
+    }
+    return 0;
+}
+
 int wk_cmd_export(int argc, char **argv) {
     const char *pos[2] = {NULL, NULL}, *to = "safetensors", *dtype = "f32";
     int np = 0;
@@ -138,7 +190,7 @@ int wk_cmd_export(int argc, char **argv) {
     int rc = 1;
     char tmpdir[4200] = "";
     wk_st_writer *w = NULL;
-    void **bufs = NULL;
+    xjob *jobs = NULL;
     cJSON *cfg = NULL;
     const char *arch = NULL;
     uint64_t alen = 0;
@@ -184,8 +236,8 @@ int wk_cmd_export(int argc, char **argv) {
     /* tensors */
     const uint64_t nt = wk_gguf_n_tensors(g);
     w = wk_st_writer_new();
-    bufs = calloc(nt ? nt : 1, sizeof *bufs);
-    if (!w || !bufs) goto done;
+    jobs = calloc(nt ? nt : 1, sizeof *jobs);
+    if (!w || !jobs) goto oom;
     int has_output = 0;
     int64_t n_vocab = -1;
     for (uint64_t i = 0; i < nt; i++) {
@@ -202,54 +254,22 @@ int wk_cmd_export(int argc, char **argv) {
             fprintf(stderr, CMD ": tensor %s has more than 2 dimensions\n", t->name);
             goto done;
         }
-        wk_st_dtype dt;
-        size_t es;
-        const void *src = t->data;
-        if (t->type == WK_TYPE_F32 || t->type == WK_TYPE_F16 || t->type == WK_TYPE_BF16) {
+        wk_st_dtype dt = qdt; /* quantized tensors are dequantized and stored as --dtype */
+        if (t->type == WK_TYPE_F32 || t->type == WK_TYPE_F16 || t->type == WK_TYPE_BF16)
             dt = t->type == WK_TYPE_F32 ? WK_ST_F32 : t->type == WK_TYPE_F16 ? WK_ST_F16 : WK_ST_BF16;
-        } else { /* dequantized, then stored as --dtype */
-            float *f = malloc((size_t)t->n_elements * sizeof *f);
-            if (!f) goto oom;
-            for (int64_t r = 0; r < t->ne[1]; r++)
-                wk_dequantize_row((wk_type)t->type, (const char *)t->data + (size_t)r * (t->nbytes / (uint64_t)t->ne[1]),
-                                  f + (size_t)r * (size_t)t->ne[0], t->ne[0]);
-            dt = qdt;
-            if (dt != WK_ST_F32) {
-                uint16_t *h = (uint16_t *)f; /* narrowed in place, front to back */
-                for (uint64_t k = 0; k < t->n_elements; k++)
-                    h[k] = dt == WK_ST_F16 ? wk_fp32_to_fp16(f[k]) : wk_fp32_to_bf16(f[k]);
-            }
-            src = bufs[i] = f;
+        if (perm && (t->ne[1] % perm || (t->ne[1] / perm) % 2)) {
+            fprintf(stderr, CMD ": %s: %lld rows do not split into %d heads of even size\n", t->name,
+                    (long long)t->ne[1], perm);
+            goto done;
         }
-        es = wk_st_dtype_size(dt);
-        if (wk_hf_norm_plus_one(arch, hf) && dt == WK_ST_F32) { /* gemma3: GGUF holds 1 + w */
-            float *f = malloc((size_t)t->n_elements * sizeof *f);
-            if (!f) goto oom;
-            memcpy(f, src, (size_t)t->n_elements * sizeof *f);
-            for (uint64_t k = 0; k < t->n_elements; k++) f[k] -= 1.0f;
-            free(bufs[i]);
-            src = bufs[i] = f;
-        }
-        if (perm) { /* undo the Q/K row permutation */
-            void *p = malloc((size_t)t->n_elements * es);
-            if (!p) goto oom;
-            if (!wk_hf_permute_rows(src, p, t->ne[1], (size_t)t->ne[0] * es, perm, true)) {
-                free(p);
-                fprintf(stderr, CMD ": %s: %lld rows do not split into %d heads of even size\n", t->name,
-                        (long long)t->ne[1], perm);
-                goto done;
-            }
-            free(bufs[i]);
-            src = bufs[i] = p;
-        }
+        jobs[i] = (xjob){t, dt, perm, wk_hf_norm_plus_one(arch, hf) && dt == WK_ST_F32};
         const int64_t shape[2] = {t->n_dims > 1 ? t->ne[1] : t->ne[0], t->ne[0]};
-        if (wk_st_writer_add(w, hf, dt, t->n_dims > 1 ? 2 : 1, t->n_dims > 1 ? shape : shape + 1, src)) {
+        if (wk_st_writer_add_fill(w, hf, dt, t->n_dims > 1 ? 2 : 1, t->n_dims > 1 ? shape : shape + 1, export_fill,
+                                  &jobs[i])) {
             fprintf(stderr, CMD ": %s\n", wk_st_last_error());
             goto done;
         }
-        if (isatty(2)) fprintf(stderr, "\r" CMD ": tensors %llu/%llu", (unsigned long long)(i + 1), (unsigned long long)nt);
     }
-    if (isatty(2)) fputc('\n', stderr);
     wk_st_writer_add_metadata(w, "format", "pt");
     char path[4400];
     snprintf(path, sizeof path, "%s/model.safetensors", tmpdir);
@@ -320,8 +340,7 @@ done:
     if (tmpdir[0]) rm_tree(tmpdir);
     cJSON_Delete(cfg);
     wk_st_writer_free(w);
-    for (uint64_t i = 0; bufs && i < wk_gguf_n_tensors(g); i++) free(bufs[i]);
-    free(bufs);
+    free(jobs);
     wk_gguf_free(g);
     return rc;
 }

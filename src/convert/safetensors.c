@@ -303,6 +303,8 @@ typedef struct {
     int64_t shape[WK_ST_MAX_DIMS];
     uint64_t nbytes;
     const void *data;
+    wk_st_fill_fn fill; /* streamed: data comes from fill(user, ...) at write time */
+    void *user;
 } wtensor;
 
 struct wk_st_writer {
@@ -354,6 +356,14 @@ int wk_st_writer_add(wk_st_writer *w, const char *name, wk_st_dtype dtype, int n
     return 0;
 }
 
+int wk_st_writer_add_fill(wk_st_writer *w, const char *name, wk_st_dtype dtype, int n_dims, const int64_t *shape,
+                          wk_st_fill_fn fill, void *user) {
+    if (!fill) return fail("safetensors writer: no fill function");
+    if (wk_st_writer_add(w, name, dtype, n_dims, shape, NULL)) return -1;
+    w->t[w->n - 1].fill = fill, w->t[w->n - 1].user = user;
+    return 0;
+}
+
 int wk_st_writer_add_metadata(wk_st_writer *w, const char *key, const char *value) {
     if (!w || !key || !value) return fail("safetensors writer: bad metadata arguments");
     cJSON_DeleteItemFromObjectCaseSensitive(w->meta, key);
@@ -400,8 +410,23 @@ int wk_st_writer_write(wk_st_writer *w, const char *path) {
     for (int i = 0; i < 8; i++) len8[i] = (unsigned char)((uint64_t)padded >> (8 * i));
     bool bad = fwrite(len8, 1, 8, f) != 8 || fwrite(hdr, 1, hl, f) != hl;
     for (size_t i = hl; i < padded && !bad; i++) bad = fputc(' ', f) == EOF;
-    for (size_t i = 0; i < w->n && !bad; i++)
-        bad = w->t[i].nbytes && fwrite(w->t[i].data, 1, w->t[i].nbytes, f) != w->t[i].nbytes;
+    uint64_t most = 0; /* the scratch buffer of streamed tensors */
+    for (size_t i = 0; i < w->n; i++)
+        if (w->t[i].fill && w->t[i].nbytes > most) most = w->t[i].nbytes;
+    void *scratch = most ? malloc((size_t)most) : NULL;
+    if (most && !scratch) bad = true, errno = ENOMEM;
+    for (size_t i = 0; i < w->n && !bad; i++) {
+        const void *d = w->t[i].data;
+        if (w->t[i].fill) {
+            if (w->t[i].fill(w->t[i].user, scratch, w->t[i].nbytes)) {
+                bad = true, errno = EIO;
+                break;
+            }
+            d = scratch;
+        }
+        bad = w->t[i].nbytes && fwrite(d, 1, w->t[i].nbytes, f) != w->t[i].nbytes;
+    }
+    free(scratch);
     free(hdr);
     if (fclose(f) || bad || rename(tmp, path)) {
         const int e = errno;

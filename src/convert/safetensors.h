@@ -59,6 +59,12 @@ typedef struct wk_st_writer wk_st_writer;
 wk_st_writer *wk_st_writer_new(void);
 int wk_st_writer_add(wk_st_writer *w, const char *name, wk_st_dtype dtype, int n_dims, const int64_t *shape,
                      const void *data);
+/* A streamed tensor: when the file is written, fill(user, dst, nbytes) writes its bytes into
+ * a scratch buffer (reused; the largest streamed tensor's size) and returns 0; nonzero
+ * aborts the write (nothing is left). Only one streamed tensor is in memory at a time. */
+typedef int (*wk_st_fill_fn)(void *user, void *dst, uint64_t nbytes);
+int wk_st_writer_add_fill(wk_st_writer *w, const char *name, wk_st_dtype dtype, int n_dims, const int64_t *shape,
+                          wk_st_fill_fn fill, void *user);
 int wk_st_writer_add_metadata(wk_st_writer *w, const char *key, const char *value);
 int wk_st_writer_write(wk_st_writer *w, const char *path);
 void wk_st_writer_free(wk_st_writer *w);
