@@ -29,20 +29,22 @@ typedef void (*wk_gemm_bf16_fn)(int64_t k, int m, int n, const uint16_t *a, size
 typedef void (*wk_qgemm_fn)(int64_t k, int m, int n, const void *a, size_t lda, const void *b, size_t ldb,
                             float *c, size_t ldc);
 
-/* The prompt-panel activation row (legacy 32-blocks only): what a set's qpanel kernel reads
- * instead of a wk_vec_dot_type row, made once per matmul by wk_cpu_qpanel_row. The k int8
- * values first (the same as the Q8_0/Q8_1 row's), then per block of 32 a wk_qpanel_blk:
+/* The prompt-panel activation row (32-element blocks; a Q8_K row gives 8 per super-block):
+ * what a set's qpanel kernel reads instead of a wk_vec_dot_type row, made once per matmul
+ * by wk_cpu_qpanel_row. The k int8 values first (the same as the Q8_0/Q8_1/Q8_K row's), then
+ * per block of 32 a wk_qpanel_blk:
  * the activation scale d, c = -128 * (sum of the block's values) so a kernel may hold every
  * weight w as the unsigned byte w + 128 and start each block's sum at c, and s (Q8_1's
- * d * sum field as f32, 0 for Q8_0). Rows are wk_cpu_qpanel_row_size(k) bytes apart. */
+ * d * sum field as f32, 0 for Q8_0; d * the block's bsums for Q8_K). Rows are wk_cpu_qpanel_row_size(k) bytes apart. */
 typedef struct {
     float d;
     int32_t c;
     float s;
-    float pad;
+    int32_t c16; /* Q8_K rows: -128 * the sum of the block's first 16 values (Q6_K scales
+                  * each half of a block on its own); 0 otherwise */
 } wk_qpanel_blk;
 size_t wk_cpu_qpanel_row_size(int64_t k);
-/* row of k values of type vt (Q8_0 or Q8_1) -> the panel row out */
+/* row of k values of type vt (Q8_0, Q8_1 or Q8_K) -> the panel row out */
 void wk_cpu_qpanel_row(wk_type vt, const void *row, int64_t k, void *out);
 /* Prompt products use the panel path from this many activation rows on. */
 #define WK_QPANEL_MIN_N 8

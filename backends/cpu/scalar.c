@@ -136,6 +136,19 @@ size_t wk_cpu_qpanel_row_size(int64_t k) {
 }
 
 void wk_cpu_qpanel_row(wk_type vt, const void *row, int64_t k, void *out) {
+    if (vt == WK_TYPE_Q8_K) { /* K-quants: the super-block's d for each of its 8 blocks, sums from bsums */
+        int8_t *q = out;
+        wk_qpanel_blk *blk = (wk_qpanel_blk *)(q + k);
+        for (int64_t sb = 0; sb < k / 256; sb++) {
+            const wk_block_q8_K *y = (const wk_block_q8_K *)row + sb;
+            memcpy(q + sb * 256, y->qs, 256);
+            for (int j = 0; j < 8; j++) {
+                const int32_t sum = y->bsums[2 * j] + y->bsums[2 * j + 1];
+                blk[sb * 8 + j] = (wk_qpanel_blk){y->d, -128 * sum, y->d * (float)sum, -128 * y->bsums[2 * j]};
+            }
+        }
+        return;
+    }
     const int q1 = vt == WK_TYPE_Q8_1;
     const size_t bsz = q1 ? sizeof(wk_block_q8_1) : sizeof(wk_block_q8_0);
     int8_t *q = out;
@@ -149,6 +162,6 @@ void wk_cpu_qpanel_row(wk_type vt, const void *row, int64_t k, void *out) {
         int32_t sum = 0;
         for (int e = 0; e < 32; e++) sum += qs[e];
         memcpy(q + ib * 32, qs, 32);
-        blk[ib] = (wk_qpanel_blk){wk_h2f(d), -128 * sum, q1 ? wk_h2f(s) : 0.0f, 0.0f};
+        blk[ib] = (wk_qpanel_blk){wk_h2f(d), -128 * sum, q1 ? wk_h2f(s) : 0.0f, 0};
     }
 }

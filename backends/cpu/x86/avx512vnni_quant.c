@@ -34,7 +34,8 @@ static WK_Q512_KERNEL(qgemm_q5_K, Q5_K, 4)
 static WK_Q512_KERNEL(qgemm_q6_K, Q6_K, 4)
 static WK_Q512_KERNEL(qgemm_iq4_xs, IQ4_XS, 4)
 
-/* ======== prompt panels (isa.h qpanel) for the legacy 32-blocks
+/* ======== prompt panels (isa.h qpanel) for the 32-element blocks (legacy types; Q4_K and
+ * Q6_K by their 32-element sub-blocks)
  * The tile above reduces every block's 8 partial int32 lanes horizontally, which leaves the
  * shuffle port, not VPDPBUSD, the limit. Here a panel of 16 weight rows is repacked once
  * per k chunk so lane r of a vector holds 4 consecutive weight bytes of row r; four
@@ -48,7 +49,7 @@ static WK_Q512_KERNEL(qgemm_iq4_xs, IQ4_XS, 4)
 
 typedef struct {
     uint8_t u[PN_KC][8][64]; /* block, group of 4 elements, row */
-    float d[PN_KC][PN_R], m[PN_KC][PN_R];
+    float d[PN_KC][PN_R], m[PN_KC][PN_R]; /* Q6_K: m is the scale of the block's second half */
 } pn_panel;
 
 /* 16 vectors of 16 dwords transposed: v[k] lane r <- v[r] lane k */
@@ -107,6 +108,69 @@ QI void pn_pack(const int T, pn_panel *P, const uint8_t *const *rows, int64_t b0
     }
 }
 
+/* Q4_K: the 32-blocks b0 .. b0+kc (kc a multiple of 8: whole super-blocks) of 16 rows.
+ * Sub-blocks 2p and 2p+1 are the low and high nibbles of the same 32 bytes, so one load per
+ * row gives both (one zmm: 2p in the low half, 2p+1 in the high half, as pn_pack's pairs);
+ * the panel's d is d * sc and its m is -dmin * m, so the Q4_1 arithmetic applies unchanged. */
+QI void pk4_pack(pn_panel *P, const uint8_t *const *rows, int64_t b0, int kc) {
+    const __m512i bias = _mm512_set1_epi8((char)128), lo4 = _mm512_set1_epi8(0x0F);
+    for (int ib = 0; ib < kc; ib += 2) {
+        const int64_t b = b0 + ib, sb = b / 8, j = b % 8; /* j even */
+        __m512i v[16];
+        for (int r = 0; r < 16; r++) {
+            const wk_block_q4_K *x = (const wk_block_q4_K *)rows[r] + sb;
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * (j / 2)));
+            const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1);
+            v[r] = _mm512_add_epi8(_mm512_and_si512(both, lo4), bias);
+        }
+        pn_transpose16(v);
+        for (int g = 0; g < 8; g++) _mm512_storeu_si512((void *)P->u[ib][g], v[g]);
+        for (int g = 0; g < 8; g++) _mm512_storeu_si512((void *)P->u[ib + 1][g], v[8 + g]);
+        for (int r = 0; r < 16; r++) {
+            const wk_block_q4_K *x = (const wk_block_q4_K *)rows[r] + sb;
+            const float d = wk_h2f(x->d), dmin = wk_h2f(x->dmin);
+            for (int h = 0; h < 2; h++) {
+                uint8_t sc, m;
+                wk_scale_min_k4((int)j + h, x->scales, &sc, &m);
+                P->d[ib + h][r] = d * sc, P->m[ib + h][r] = -dmin * m;
+            }
+        }
+    }
+}
+
+/* Q6_K: like pk4_pack; a 32-block t of a 128-element half h takes its low 4 bits from ql
+ * (bytes 32 (t & 1) on, high nibbles for t >= 2) and 2 bits from qh at bit 2t, giving
+ * q in 0..63 and w = q - 32, held as w + 128; its halves have their own scales, so the
+ * panel keeps d * sc for each (d and m). */
+QI __m256i pk6_block(const wk_block_q6_K *x, int b) {
+    const int h = b / 4, t = b % 4;
+    const __m256i ql = _mm256_loadu_si256((const __m256i *)(x->ql + 64 * h + 32 * (t & 1)));
+    const __m256i qh = _mm256_loadu_si256((const __m256i *)(x->qh + 32 * h));
+    const __m256i lo = _mm256_and_si256(t < 2 ? ql : _mm256_srli_epi16(ql, 4), _mm256_set1_epi8(0x0F));
+    const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(qh, 2 * t), _mm256_set1_epi8(3));
+    return _mm256_add_epi8(_mm256_or_si256(lo, _mm256_slli_epi16(hi, 4)), _mm256_set1_epi8(96)); /* q - 32 + 128 */
+}
+
+QI void pk6_pack(pn_panel *P, const uint8_t *const *rows, int64_t b0, int kc) {
+    for (int ib = 0; ib < kc; ib += 2) {
+        const int64_t b = b0 + ib, sb = b / 8, j = b % 8; /* j even */
+        __m512i v[16];
+        for (int r = 0; r < 16; r++) {
+            const wk_block_q6_K *x = (const wk_block_q6_K *)rows[r] + sb;
+            v[r] = _mm512_inserti64x4(_mm512_castsi256_si512(pk6_block(x, (int)j)), pk6_block(x, (int)j + 1), 1);
+        }
+        pn_transpose16(v);
+        for (int g = 0; g < 8; g++) _mm512_storeu_si512((void *)P->u[ib][g], v[g]);
+        for (int g = 0; g < 8; g++) _mm512_storeu_si512((void *)P->u[ib + 1][g], v[8 + g]);
+        for (int r = 0; r < 16; r++) {
+            const wk_block_q6_K *x = (const wk_block_q6_K *)rows[r] + sb;
+            const float d = wk_h2f(x->d);
+            for (int h = 0; h < 2; h++)
+                P->d[ib + h][r] = d * x->scales[2 * (j + h)], P->m[ib + h][r] = d * x->scales[2 * (j + h) + 1];
+        }
+    }
+}
+
 /* the first mr of 16 floats (the last panel of a tile may be short) */
 QI __m512 pn_ld(const float *c, int mr) {
     if (mr == PN_R) return _mm512_loadu_ps(c);
@@ -126,12 +190,39 @@ QI void pn_st(float *c, __m512 v, int mr) {
 
 QI __m512i pn_b4(const int8_t *p) { int32_t v; memcpy(&v, p, 4); return _mm512_set1_epi32(v); }
 
+/* Q6_K against nc activation rows: each block's halves summed separately (s0: elements
+ * 0..15 from c16, s1: 16..31 from c - c16) and scaled by their own d * sc */
+QI void pk6_cols(const int NC, const pn_panel *P, int kc, const uint8_t *b, size_t ldb, int64_t k, int64_t b0,
+                 float *c, size_t ldc, int mr, int first) {
+    __m512 acc[4];
+    for (int j = 0; j < NC; j++) acc[j] = first ? _mm512_setzero_ps() : pn_ld(c + (size_t)j * ldc, mr);
+    for (int ib = 0; ib < kc; ib++) {
+        __m512i w[8];
+        for (int g = 0; g < 8; g++) w[g] = _mm512_loadu_si512((const void *)P->u[ib][g]);
+        const __m512 d0 = _mm512_loadu_ps(P->d[ib]), d1 = _mm512_loadu_ps(P->m[ib]);
+        for (int j = 0; j < NC; j++) {
+            const int8_t *y = (const int8_t *)(b + (size_t)j * ldb) + (b0 + ib) * 32;
+            const wk_qpanel_blk *bl = (const wk_qpanel_blk *)(b + (size_t)j * ldb + k) + b0 + ib;
+            __m512i s0 = _mm512_set1_epi32(bl->c16), s1 = _mm512_set1_epi32(bl->c - bl->c16);
+            for (int g = 0; g < 4; g++) {
+                s0 = _mm512_dpbusd_epi32(s0, w[g], pn_b4(y + 4 * g));
+                s1 = _mm512_dpbusd_epi32(s1, w[g + 4], pn_b4(y + 16 + 4 * g));
+            }
+            const __m512 da = _mm512_set1_ps(bl->d);
+            acc[j] = _mm512_fmadd_ps(q_cvt_ps(s0), _mm512_mul_ps(d0, da), acc[j]);
+            acc[j] = _mm512_fmadd_ps(q_cvt_ps(s1), _mm512_mul_ps(d1, da), acc[j]);
+        }
+    }
+    for (int j = 0; j < NC; j++) pn_st(c + (size_t)j * ldc, acc[j], mr);
+}
+
+
 /* NC activation rows against one packed panel over kc blocks from block b0; c holds the
  * running sums of the first mr of the 16 rows (the rest untouched), zero-started when first. Two
  * int32 chains per activation row keep VPDPBUSD's latency covered. */
 QI void pn_cols(const int T, const int NC, const pn_panel *P, int kc, const uint8_t *b, size_t ldb, int64_t k,
                 int64_t b0, float *c, size_t ldc, int mr, int first) {
-    const lg_layout L = lg_of(T);
+    const lg_layout L = T == WK_TYPE_Q4_K ? (lg_layout){.has_min = 1} : lg_of(T);
     __m512 acc[4];
     for (int j = 0; j < NC; j++) acc[j] = first ? _mm512_setzero_ps() : pn_ld(c + (size_t)j * ldc, mr);
     for (int ib = 0; ib < kc; ib++) {
@@ -164,8 +255,17 @@ QI void pn_gemm(const int T, int64_t k, int m, int n, const void *va, size_t lda
             const int mr = m - i < PN_R ? m - i : PN_R;
             const uint8_t *rows[PN_R];
             for (int r = 0; r < PN_R; r++) rows[r] = a + (size_t)(i + (r < mr ? r : mr - 1)) * lda;
-            pn_pack(T, &P, rows, b0, kc);
+            if (T == WK_TYPE_Q4_K) pk4_pack(&P, rows, b0, kc);
+            else if (T == WK_TYPE_Q6_K) pk6_pack(&P, rows, b0, kc);
+            else pn_pack(T, &P, rows, b0, kc);
             int j = 0;
+            if (T == WK_TYPE_Q6_K) {
+                for (; j + 4 <= n; j += 4)
+                    pk6_cols(4, &P, kc, b + (size_t)j * ldb, ldb, k, b0, c + (size_t)j * ldc + i, ldc, mr, b0 == 0);
+                for (; j < n; j++)
+                    pk6_cols(1, &P, kc, b + (size_t)j * ldb, ldb, k, b0, c + (size_t)j * ldc + i, ldc, mr, b0 == 0);
+                continue;
+            }
             for (; j + 4 <= n; j += 4)
                 pn_cols(T, 4, &P, kc, b + (size_t)j * ldb, ldb, k, b0, c + (size_t)j * ldc + i, ldc, mr, b0 == 0);
             for (; j < n; j++)
@@ -184,11 +284,14 @@ WK_QPANEL_KERNEL(qpanel_q5_0, Q5_0)
 WK_QPANEL_KERNEL(qpanel_q5_1, Q5_1)
 WK_QPANEL_KERNEL(qpanel_q8_0, Q8_0)
 WK_QPANEL_KERNEL(qpanel_iq4_nl, IQ4_NL)
+WK_QPANEL_KERNEL(qpanel_q4_K, Q4_K)
+WK_QPANEL_KERNEL(qpanel_q6_K, Q6_K)
 
 /* by weight type; isa.c copies these into the avx512 set's qpanel */
 const wk_qgemm_fn wk_qpanel_avx512vnni[WK_TYPE_COUNT] = {
     [WK_TYPE_Q4_0] = qpanel_q4_0, [WK_TYPE_Q4_1] = qpanel_q4_1, [WK_TYPE_Q5_0] = qpanel_q5_0,
     [WK_TYPE_Q5_1] = qpanel_q5_1, [WK_TYPE_Q8_0] = qpanel_q8_0, [WK_TYPE_IQ4_NL] = qpanel_iq4_nl,
+    [WK_TYPE_Q4_K] = qpanel_q4_K, [WK_TYPE_Q6_K] = qpanel_q6_K,
 };
 
 /* by weight type; isa.c copies the non-NULL entries over the avx512 set's */
