@@ -60,6 +60,11 @@ typedef void (*wk_wsum_f16_fn)(int64_t n, int nr, int nk, const float *w, size_t
  * finite and x[i] <= m or -inf (giving 0). The scalar set uses expf; vector sets may use a
  * polynomial within 4e-7 relative error (tests/test_ops_nn.c checks the bound). */
 typedef float (*wk_exp_sum_fn)(int64_t n, const float *x, float m, float *y);
+/* Gated linear units over contiguous rows: z[i] = act(x[i]) * u[i] with act = silu
+ * (gelu == 0) or the tanh GELU (gelu == 1), both as x * sigmoid(t) (t = x, or
+ * 2 sqrt(2/pi) (x + 0.044715 x^3), since 0.5 (1 + tanh(t/2)) = sigmoid(t)); vector sets
+ * use their exp polynomial (tests/test_ops_elementwise.c bounds the error per set). */
+typedef void (*wk_glu_fn)(int gelu, int64_t n, const float *x, const float *u, float *z);
 
 typedef struct {
     const char *name;
@@ -78,6 +83,7 @@ typedef struct {
     wk_wsum_f32_fn wsum_f32;
     wk_wsum_f16_fn wsum_f16;
     wk_exp_sum_fn exp_sum;
+    wk_glu_fn glu; /* optional: NULL runs the scalar libm loop */
 } wk_isa;
 
 extern const wk_isa wk_cpu_isa_scalar;

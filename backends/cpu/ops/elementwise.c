@@ -101,6 +101,13 @@ static void binary(const wk_cpu_params *p, wk_tensor *dst) {
             case WK_OP_SUB: for (int64_t i = 0; i < n0; i++) z[i] = xf[i] - yf[i]; continue;
             case WK_OP_MUL: for (int64_t i = 0; i < n0; i++) z[i] = xf[i] * yf[i]; continue;
             case WK_OP_DIV: for (int64_t i = 0; i < n0; i++) z[i] = xf[i] / yf[i]; continue;
+            case WK_OP_SWIGLU:
+            case WK_OP_GEGLU: /* the set's vector exponentials when it has them */
+                if (p->isa && p->isa->glu) {
+                    p->isa->glu(op == WK_OP_GEGLU, n0, xf, yf, z);
+                    continue;
+                }
+                break;
             default: break;
             }
         }

@@ -89,6 +89,23 @@ INLINE __m256 exp8(__m256 x) {
 
 WK_DEFINE_EXP_SUM(exp_sum, __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_sub_ps, _mm256_add_ps, exp8, hsum8)
 
+/* gated linear units (isa.h wk_glu_fn): x sigmoid(t) u with one exp per element */
+static void glu(int gelu, int64_t n, const float *x, const float *u, float *z) {
+    const __m256 one = _mm256_set1_ps(1.0f), a = _mm256_set1_ps(1.5957691216057308f), /* 2 sqrt(2/pi) */
+                 b = _mm256_set1_ps(1.5957691216057308f * 0.044715f), zero = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        const __m256 v = _mm256_loadu_ps(x + i);
+        const __m256 t = gelu ? _mm256_mul_ps(v, _mm256_fmadd_ps(_mm256_mul_ps(v, v), b, a)) : v;
+        const __m256 s = _mm256_div_ps(v, _mm256_add_ps(one, exp8(_mm256_sub_ps(zero, t))));
+        _mm256_storeu_ps(z + i, _mm256_mul_ps(s, _mm256_loadu_ps(u + i)));
+    }
+    for (; i < n; i++) {
+        const float v = x[i], t = gelu ? v * (1.5957691216057308f + 1.5957691216057308f * 0.044715f * v * v) : v;
+        z[i] = v / (1.0f + expf(-t)) * u[i];
+    }
+}
+
 /* avx2_quant.c: the quantized tiles, one per weight type */
 #define QGEMM(T) void wk_qgemm_##T##_avx2(int64_t, int, int, const void *, size_t, const void *, size_t, float *, size_t);
 QGEMM(q4_0) QGEMM(q4_1) QGEMM(q5_0) QGEMM(q5_1) QGEMM(q8_0) QGEMM(q8_1) QGEMM(iq4_nl)
@@ -104,6 +121,7 @@ const wk_isa wk_cpu_isa_avx2 = {
     .wsum_f32 = wsum_f32,
     .wsum_f16 = wsum_f16,
     .exp_sum = exp_sum,
+    .glu = glu,
     .qgemm = {[WK_TYPE_Q4_0] = wk_qgemm_q4_0_avx2, [WK_TYPE_Q4_1] = wk_qgemm_q4_1_avx2,
               [WK_TYPE_Q5_0] = wk_qgemm_q5_0_avx2, [WK_TYPE_Q5_1] = wk_qgemm_q5_1_avx2,
               [WK_TYPE_Q8_0] = wk_qgemm_q8_0_avx2, [WK_TYPE_Q8_1] = wk_qgemm_q8_1_avx2,

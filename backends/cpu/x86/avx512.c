@@ -99,6 +99,23 @@ INLINE __m512 exp16(__m512 x) {
 
 WK_DEFINE_EXP_SUM(exp_sum, __m512, 16, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_sub_ps, _mm512_add_ps, exp16, hsum16)
 
+/* gated linear units (isa.h wk_glu_fn): x sigmoid(t) u with one exp per element */
+static void glu(int gelu, int64_t n, const float *x, const float *u, float *z) {
+    const __m512 one = _mm512_set1_ps(1.0f), a = _mm512_set1_ps(1.5957691216057308f), /* 2 sqrt(2/pi) */
+                 b = _mm512_set1_ps(1.5957691216057308f * 0.044715f), zero = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16) {
+        const __m512 v = _mm512_loadu_ps(x + i);
+        const __m512 t = gelu ? _mm512_mul_ps(v, _mm512_fmadd_ps(_mm512_mul_ps(v, v), b, a)) : v;
+        const __m512 s = _mm512_div_ps(v, _mm512_add_ps(one, exp16(_mm512_sub_ps(zero, t))));
+        _mm512_storeu_ps(z + i, _mm512_mul_ps(s, _mm512_loadu_ps(u + i)));
+    }
+    for (; i < n; i++) {
+        const float v = x[i], t = gelu ? v * (1.5957691216057308f + 1.5957691216057308f * 0.044715f * v * v) : v;
+        z[i] = v / (1.0f + expf(-t)) * u[i];
+    }
+}
+
 /* avx512_quant.c: the quantized tiles (isa.c swaps in avx512vnni_quant.c's on VNNI CPUs) */
 #define QGEMM_DECL(t) void wk_qgemm_##t##_avx512(int64_t k, int m, int n, const void *a, size_t lda, const void *b, \
                                                  size_t ldb, float *c, size_t ldc);
@@ -116,6 +133,7 @@ const wk_isa wk_cpu_isa_avx512 = {
     .wsum_f32 = wsum_f32,
     .wsum_f16 = wsum_f16,
     .exp_sum = exp_sum,
+    .glu = glu,
     .qgemm = {
         [WK_TYPE_Q4_0] = wk_qgemm_q4_0_avx512, [WK_TYPE_Q4_1] = wk_qgemm_q4_1_avx512,
         [WK_TYPE_Q5_0] = wk_qgemm_q5_0_avx512, [WK_TYPE_Q5_1] = wk_qgemm_q5_1_avx512,
