@@ -54,6 +54,7 @@ static double qc_abs_products(wk_type t, const uint8_t *wr, const uint8_t *ar, i
     for (int64_t q = 0; q < nb; q++) { /* quants zeroed: what is left decodes to the min part */
         uint8_t *p = z + q * bs;
         if (t == WK_TYPE_Q4_K) memset(((wk_block_q4_K *)p)->qs, 0, 128);
+        else if (t == WK_TYPE_Q5_K) memset(((wk_block_q5_K *)p)->qs, 0, 128), memset(((wk_block_q5_K *)p)->qh, 0, 32);
         else if (t == WK_TYPE_Q4_1) memset(((wk_block_q4_1 *)p)->qs, 0, 16);
         else memset(p, 0, bs);
     }

@@ -108,26 +108,36 @@ QI void pn_pack(const int T, pn_panel *P, const uint8_t *const *rows, int64_t b0
     }
 }
 
-/* Q4_K: the 32-blocks b0 .. b0+kc (kc a multiple of 8: whole super-blocks) of 16 rows.
+/* Q4_K (and Q5_K): the 32-blocks b0 .. b0+kc (kc a multiple of 8: whole super-blocks) of 16 rows.
  * Sub-blocks 2p and 2p+1 are the low and high nibbles of the same 32 bytes, so one load per
  * row gives both (one zmm: 2p in the low half, 2p+1 in the high half, as pn_pack's pairs);
  * the panel's d is d * sc and its m is -dmin * m, so the Q4_1 arithmetic applies unchanged. */
-QI void pk4_pack(pn_panel *P, const uint8_t *const *rows, int64_t b0, int kc) {
-    const __m512i bias = _mm512_set1_epi8((char)128), lo4 = _mm512_set1_epi8(0x0F);
+/* Q5_K is Q4_K plus a fifth bit per element: bit j of qh[l] for element 32 j + l. */
+QI void pk4_pack(const int T, pn_panel *P, const uint8_t *const *rows, int64_t b0, int kc) {
+    const __m512i bias = _mm512_set1_epi8((char)128), lo4 = _mm512_set1_epi8(0x0F), one = _mm512_set1_epi8(1);
+    const size_t bs = T == WK_TYPE_Q5_K ? sizeof(wk_block_q5_K) : sizeof(wk_block_q4_K);
     for (int ib = 0; ib < kc; ib += 2) {
         const int64_t b = b0 + ib, sb = b / 8, j = b % 8; /* j even */
         __m512i v[16];
         for (int r = 0; r < 16; r++) {
-            const wk_block_q4_K *x = (const wk_block_q4_K *)rows[r] + sb;
-            const __m256i q = _mm256_loadu_si256((const __m256i *)(x->qs + 32 * (j / 2)));
+            const uint8_t *blk = rows[r] + (size_t)sb * bs;
+            const uint8_t *qs = T == WK_TYPE_Q5_K ? ((const wk_block_q5_K *)blk)->qs : ((const wk_block_q4_K *)blk)->qs;
+            const __m256i q = _mm256_loadu_si256((const __m256i *)(qs + 32 * (j / 2)));
             const __m512i both = _mm512_inserti64x4(_mm512_castsi256_si512(q), _mm256_srli_epi16(q, 4), 1);
-            v[r] = _mm512_add_epi8(_mm512_and_si512(both, lo4), bias);
+            __m512i u = _mm512_and_si512(both, lo4);
+            if (T == WK_TYPE_Q5_K) { /* bits j and j + 1 of qh: the two sub-blocks' fifth bits */
+                const __m256i qh = _mm256_loadu_si256((const __m256i *)((const wk_block_q5_K *)blk)->qh);
+                const __m512i h = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_srli_epi16(qh, (int)j)),
+                                                     _mm256_srli_epi16(qh, (int)j + 1), 1);
+                u = _mm512_or_si512(u, _mm512_slli_epi16(_mm512_and_si512(h, one), 4));
+            }
+            v[r] = _mm512_add_epi8(u, bias);
         }
         pn_transpose16(v);
         for (int g = 0; g < 8; g++) _mm512_storeu_si512((void *)P->u[ib][g], v[g]);
         for (int g = 0; g < 8; g++) _mm512_storeu_si512((void *)P->u[ib + 1][g], v[8 + g]);
-        for (int r = 0; r < 16; r++) {
-            const wk_block_q4_K *x = (const wk_block_q4_K *)rows[r] + sb;
+        for (int r = 0; r < 16; r++) { /* d, dmin and scales sit at the same offsets in both types */
+            const wk_block_q4_K *x = (const wk_block_q4_K *)(rows[r] + (size_t)sb * bs);
             const float d = wk_h2f(x->d), dmin = wk_h2f(x->dmin);
             for (int h = 0; h < 2; h++) {
                 uint8_t sc, m;
@@ -222,7 +232,7 @@ QI void pk6_cols(const int NC, const pn_panel *P, int kc, const uint8_t *b, size
  * int32 chains per activation row keep VPDPBUSD's latency covered. */
 QI void pn_cols(const int T, const int NC, const pn_panel *P, int kc, const uint8_t *b, size_t ldb, int64_t k,
                 int64_t b0, float *c, size_t ldc, int mr, int first) {
-    const lg_layout L = T == WK_TYPE_Q4_K ? (lg_layout){.has_min = 1} : lg_of(T);
+    const lg_layout L = T == WK_TYPE_Q4_K || T == WK_TYPE_Q5_K ? (lg_layout){.has_min = 1} : lg_of(T);
     __m512 acc[4];
     for (int j = 0; j < NC; j++) acc[j] = first ? _mm512_setzero_ps() : pn_ld(c + (size_t)j * ldc, mr);
     for (int ib = 0; ib < kc; ib++) {
@@ -255,7 +265,7 @@ QI void pn_gemm(const int T, int64_t k, int m, int n, const void *va, size_t lda
             const int mr = m - i < PN_R ? m - i : PN_R;
             const uint8_t *rows[PN_R];
             for (int r = 0; r < PN_R; r++) rows[r] = a + (size_t)(i + (r < mr ? r : mr - 1)) * lda;
-            if (T == WK_TYPE_Q4_K) pk4_pack(&P, rows, b0, kc);
+            if (T == WK_TYPE_Q4_K || T == WK_TYPE_Q5_K) pk4_pack(T, &P, rows, b0, kc);
             else if (T == WK_TYPE_Q6_K) pk6_pack(&P, rows, b0, kc);
             else pn_pack(T, &P, rows, b0, kc);
             int j = 0;
@@ -285,13 +295,14 @@ WK_QPANEL_KERNEL(qpanel_q5_1, Q5_1)
 WK_QPANEL_KERNEL(qpanel_q8_0, Q8_0)
 WK_QPANEL_KERNEL(qpanel_iq4_nl, IQ4_NL)
 WK_QPANEL_KERNEL(qpanel_q4_K, Q4_K)
+WK_QPANEL_KERNEL(qpanel_q5_K, Q5_K)
 WK_QPANEL_KERNEL(qpanel_q6_K, Q6_K)
 
 /* by weight type; isa.c copies these into the avx512 set's qpanel */
 const wk_qgemm_fn wk_qpanel_avx512vnni[WK_TYPE_COUNT] = {
     [WK_TYPE_Q4_0] = qpanel_q4_0, [WK_TYPE_Q4_1] = qpanel_q4_1, [WK_TYPE_Q5_0] = qpanel_q5_0,
     [WK_TYPE_Q5_1] = qpanel_q5_1, [WK_TYPE_Q8_0] = qpanel_q8_0, [WK_TYPE_IQ4_NL] = qpanel_iq4_nl,
-    [WK_TYPE_Q4_K] = qpanel_q4_K, [WK_TYPE_Q6_K] = qpanel_q6_K,
+    [WK_TYPE_Q4_K] = qpanel_q4_K, [WK_TYPE_Q5_K] = qpanel_q5_K, [WK_TYPE_Q6_K] = qpanel_q6_K,
 };
 
 /* by weight type; isa.c copies the non-NULL entries over the avx512 set's */
