@@ -148,6 +148,32 @@ QI void pk4_pack(const int T, pn_panel *P, const uint8_t *const *rows, int64_t b
     }
 }
 
+/* IQ4_XS: sub-block i is an IQ4_NL-style 32-block (qs[16 i ..], low nibbles first) with
+ * the scale d * (6-bit ls - 32); no min. */
+QI void pkxs_pack(pn_panel *P, const uint8_t *const *rows, int64_t b0, int kc) {
+    const __m512i bias = _mm512_set1_epi8((char)128);
+    for (int ib = 0; ib < kc; ib += 2) {
+        const int64_t b = b0 + ib, sb = b / 8, j = b % 8; /* j even */
+        __m512i v[16];
+        for (int r = 0; r < 16; r++) {
+            const wk_block_iq4_xs *x = (const wk_block_iq4_xs *)rows[r] + sb;
+            v[r] = _mm512_add_epi8(q_iq4_lookup(q_nibbles_2x16(x->qs + 16 * j, x->qs + 16 * (j + 1))), bias);
+        }
+        pn_transpose16(v);
+        for (int g = 0; g < 8; g++) _mm512_storeu_si512((void *)P->u[ib][g], v[g]);
+        for (int g = 0; g < 8; g++) _mm512_storeu_si512((void *)P->u[ib + 1][g], v[8 + g]);
+        for (int r = 0; r < 16; r++) {
+            const wk_block_iq4_xs *x = (const wk_block_iq4_xs *)rows[r] + sb;
+            const float d = wk_h2f(x->d);
+            for (int h = 0; h < 2; h++) {
+                const int i = (int)j + h;
+                const int ls = ((x->scales_l[i / 2] >> (4 * (i % 2))) & 0x0F) | (((x->scales_h >> (2 * i)) & 3) << 4);
+                P->d[ib + h][r] = d * (float)(ls - 32);
+            }
+        }
+    }
+}
+
 /* Q6_K: like pk4_pack; a 32-block t of a 128-element half h takes its low 4 bits from ql
  * (bytes 32 (t & 1) on, high nibbles for t >= 2) and 2 bits from qh at bit 2t, giving
  * q in 0..63 and w = q - 32, held as w + 128; its halves have their own scales, so the
@@ -232,7 +258,8 @@ QI void pk6_cols(const int NC, const pn_panel *P, int kc, const uint8_t *b, size
  * int32 chains per activation row keep VPDPBUSD's latency covered. */
 QI void pn_cols(const int T, const int NC, const pn_panel *P, int kc, const uint8_t *b, size_t ldb, int64_t k,
                 int64_t b0, float *c, size_t ldc, int mr, int first) {
-    const lg_layout L = T == WK_TYPE_Q4_K || T == WK_TYPE_Q5_K ? (lg_layout){.has_min = 1} : lg_of(T);
+    const lg_layout L = T == WK_TYPE_Q4_K || T == WK_TYPE_Q5_K ? (lg_layout){.has_min = 1}
+                        : T == WK_TYPE_IQ4_XS ? (lg_layout){.has_min = 0} : lg_of(T);
     __m512 acc[4];
     for (int j = 0; j < NC; j++) acc[j] = first ? _mm512_setzero_ps() : pn_ld(c + (size_t)j * ldc, mr);
     for (int ib = 0; ib < kc; ib++) {
@@ -267,6 +294,7 @@ QI void pn_gemm(const int T, int64_t k, int m, int n, const void *va, size_t lda
             for (int r = 0; r < PN_R; r++) rows[r] = a + (size_t)(i + (r < mr ? r : mr - 1)) * lda;
             if (T == WK_TYPE_Q4_K || T == WK_TYPE_Q5_K) pk4_pack(T, &P, rows, b0, kc);
             else if (T == WK_TYPE_Q6_K) pk6_pack(&P, rows, b0, kc);
+            else if (T == WK_TYPE_IQ4_XS) pkxs_pack(&P, rows, b0, kc);
             else pn_pack(T, &P, rows, b0, kc);
             int j = 0;
             if (T == WK_TYPE_Q6_K) {
@@ -297,12 +325,14 @@ WK_QPANEL_KERNEL(qpanel_iq4_nl, IQ4_NL)
 WK_QPANEL_KERNEL(qpanel_q4_K, Q4_K)
 WK_QPANEL_KERNEL(qpanel_q5_K, Q5_K)
 WK_QPANEL_KERNEL(qpanel_q6_K, Q6_K)
+WK_QPANEL_KERNEL(qpanel_iq4_xs, IQ4_XS)
 
 /* by weight type; isa.c copies these into the avx512 set's qpanel */
 const wk_qgemm_fn wk_qpanel_avx512vnni[WK_TYPE_COUNT] = {
     [WK_TYPE_Q4_0] = qpanel_q4_0, [WK_TYPE_Q4_1] = qpanel_q4_1, [WK_TYPE_Q5_0] = qpanel_q5_0,
     [WK_TYPE_Q5_1] = qpanel_q5_1, [WK_TYPE_Q8_0] = qpanel_q8_0, [WK_TYPE_IQ4_NL] = qpanel_iq4_nl,
     [WK_TYPE_Q4_K] = qpanel_q4_K, [WK_TYPE_Q5_K] = qpanel_q5_K, [WK_TYPE_Q6_K] = qpanel_q6_K,
+    [WK_TYPE_IQ4_XS] = qpanel_iq4_xs,
 };
 
 /* by weight type; isa.c copies the non-NULL entries over the avx512 set's */
