@@ -142,6 +142,7 @@ int main(void) {
         "\"data_offsets\":[4,8]}}", 0, 8, "appears twice");
     bad("meta_not_string", "{\"__metadata__\":{\"format\":1}}", 0, 0, "is not a string");
     bad("meta_not_object", "{\"__metadata__\":[1]}", 0, 0, "is not an object");
+    bad("meta_duplicate", "{\"__metadata__\":{\"a\":\"x\",\"a\":\"y\"}}", 0, 0, "'a' appears twice");
     bad("data_no_tensors", "{}", 0, 4, "no tensors");
     printf("%s\n", g_fail ? "FAILED" : "PASSED");
     return g_fail != 0;

@@ -193,6 +193,11 @@ int wk_st_open_memory(const void *buf, size_t len, wk_st_file **out) {
                     rc = fail("safetensors: __metadata__ '%s' is not a string", shown(m->string, nb));
                     break;
                 }
+                if (wk_st_metadata_get(f, m->string)) { /* a key means one value */
+                    char nb[84];
+                    rc = fail("safetensors: __metadata__ '%s' appears twice", shown(m->string, nb));
+                    break;
+                }
                 f->meta[2 * f->n_meta] = strdup(m->string);
                 f->meta[2 * f->n_meta + 1] = strdup(m->valuestring);
                 f->n_meta++;
