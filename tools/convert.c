@@ -40,34 +40,6 @@ static void usage(FILE *f) {
                "exit: 0 done, 1 failed (unreadable, malformed or unsupported input), 2 bad usage\n");
 }
 
-static char *read_text(const char *path) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *b = malloc(cap + 1);
-    while (b) {
-        n += fread(b + n, 1, cap - n, f);
-        if (n < cap) break;
-        char *nb = cap < (1u << 30) ? realloc(b, 2 * cap + 1) : NULL;
-        if (!nb) free(b);
-        b = nb, cap *= 2;
-    }
-    fclose(f);
-    if (b) b[n] = 0;
-    return b;
-}
-
-static cJSON *read_json(const char *dir, const char *name) {
-    char p[4300];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    char *s = read_text(p);
-    if (!s) return NULL;
-    cJSON *j = cJSON_Parse(s);
-    free(s);
-    if (j && !cJSON_IsObject(j)) cJSON_Delete(j), j = NULL;
-    return j;
-}
-
 /* a config number: integer in [lo, hi] (dflt when absent; -2 when present but bad) */
 static long cfg_int(const cJSON *c, const char *key, long dflt, long lo, long hi) {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(c, key);
@@ -187,10 +159,8 @@ int wk_cmd_convert(int argc, char **argv) {
     wk_gguf_writer *w = NULL;
     job *jobs = NULL;
     char tmp[4300] = "";
-    if (!(cfg = read_json(dir, "config.json"))) {
-        fprintf(stderr, CMD ": %s/config.json: missing or not a JSON object\n", dir);
-        return 1;
-    }
+    int bad = 0;
+    if (!(cfg = wk_hf_read_json(CMD, dir, "config.json", true, &bad))) return 1;
     const cJSON *archs = cJSON_GetObjectItemCaseSensitive(cfg, "architectures");
     const cJSON *cls = cJSON_IsArray(archs) ? cJSON_GetArrayItem(archs, 0) : NULL;
     const cJSON *mt = cJSON_GetObjectItemCaseSensitive(cfg, "model_type");
@@ -222,7 +192,8 @@ int wk_cmd_convert(int argc, char **argv) {
     /* BERT (sentence-transformers): the pooling of 1_Pooling/config.json (mean 1, CLS 2) */
     long pooling = -1;
     if (bert) {
-        cJSON *pc = read_json(dir, "1_Pooling/config.json");
+        cJSON *pc = wk_hf_read_json(CMD, dir, "1_Pooling/config.json", false, &bad);
+        if (bad) goto done;
         if (pc) {
             if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pc, "pooling_mode_mean_tokens"))) pooling = 1;
             else if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(pc, "pooling_mode_cls_token"))) pooling = 2;
@@ -247,7 +218,7 @@ int wk_cmd_convert(int argc, char **argv) {
             goto done;
         }
         n_shards = 1;
-    } else if ((idx = read_json(dir, "model.safetensors.index.json"))) {
+    } else if ((idx = wk_hf_read_json(CMD, dir, "model.safetensors.index.json", false, &bad))) {
         const cJSON *wm = cJSON_GetObjectItemCaseSensitive(idx, "weight_map"), *e;
         if (!cJSON_IsObject(wm)) {
             fprintf(stderr, CMD ": model.safetensors.index.json has no weight_map\n");
@@ -274,8 +245,8 @@ int wk_cmd_convert(int argc, char **argv) {
             }
             n_shards++;
         }
-    } else {
-        fprintf(stderr, CMD ": %s has neither model.safetensors nor model.safetensors.index.json\n", dir);
+    } else { /* (a bad index has said so already) */
+        if (!bad) fprintf(stderr, CMD ": %s has neither model.safetensors nor model.safetensors.index.json\n", dir);
         goto done;
     }
     /* metadata */

@@ -45,23 +45,6 @@ static long kv_u32(const wk_gguf *g, const char *key, long dflt) {
     return dflt;
 }
 
-static int write_json(const char *dir, const char *name, cJSON *j) {
-    char p[4200], tmp[4300];
-    snprintf(p, sizeof p, "%s/%s", dir, name);
-    snprintf(tmp, sizeof tmp, "%s.tmp", p);
-    char *s = cJSON_Print(j);
-    FILE *f = s ? fopen(tmp, "w") : NULL;
-    const int bad = !f || fputs(s, f) == EOF || fputc('\n', f) == EOF;
-    if ((f && fclose(f)) || bad || rename(tmp, p)) {
-        fprintf(stderr, CMD ": cannot write %s: %s\n", p, strerror(errno ? errno : EIO));
-        remove(tmp);
-        free(s);
-        return 1;
-    }
-    free(s);
-    return 0;
-}
-
 static void rm_tree(const char *dir) {
     DIR *d = opendir(dir);
     struct dirent *e;
@@ -318,7 +301,7 @@ int wk_cmd_export(int argc, char **argv) {
     cJSON_AddStringToObject(cfg, !strcmp(arch, "gemma3") ? "hidden_activation" : "hidden_act",
                             !strcmp(arch, "gemma3") ? "gelu_pytorch_tanh" : "silu");
 #undef AK
-    if (write_json(tmpdir, "config.json", cfg)) goto done;
+    if (wk_hf_write_json(CMD, tmpdir, "config.json", cfg)) goto done;
     /* tokenizer files */
     if (wk_hf_tokenizer_export(CMD, g, tmpdir)) goto done;
     /* into place */

@@ -58,7 +58,7 @@ static char *read_text(const char *path, size_t *len) {
     return b;
 }
 
-static cJSON *read_json(const char *cmd, const char *dir, const char *name, bool required, int *bad) {
+cJSON *wk_hf_read_json(const char *cmd, const char *dir, const char *name, bool required, int *bad) {
     char p[4300];
     snprintf(p, sizeof p, "%s/%s", dir, name);
     size_t len = 0;
@@ -92,7 +92,7 @@ static int write_file_atomic(const char *cmd, const char *dir, const char *name,
     return 0;
 }
 
-static int write_json(const char *cmd, const char *dir, const char *name, cJSON *j) {
+int wk_hf_write_json(const char *cmd, const char *dir, const char *name, cJSON *j) {
     char *s = cJSON_Print(j);
     if (!s) return fprintf(stderr, "%s: out of memory\n", cmd), 1;
     const size_t n = strlen(s);
@@ -405,7 +405,7 @@ int wk_hf_tokenizer_export(const char *cmd, const wk_gguf *g, const char *dir) {
                 cJSON_AddItemToArray(merges, cJSON_CreateString(c ? c : ""));
                 free(c);
             }
-        if (write_json(cmd, dir, "tokenizer.json", tj)) goto done;
+        if (wk_hf_write_json(cmd, dir, "tokenizer.json", tj)) goto done;
     } else { /* SentencePiece ModelProto */
         for (uint64_t i = 0; i < n_tok; i++) {
             char *s = tok_str(g, i);
@@ -468,7 +468,7 @@ int wk_hf_tokenizer_export(const char *cmd, const wk_gguf *g, const char *dir) {
     if (ids[0] >= 0) cJSON_AddNumberToObject(gc, "bos_token_id", (double)ids[0]);
     if (ids[1] >= 0) cJSON_AddNumberToObject(gc, "eos_token_id", (double)ids[1]);
     if (ids[3] >= 0) cJSON_AddNumberToObject(gc, "pad_token_id", (double)ids[3]);
-    if (write_json(cmd, dir, "tokenizer_config.json", tc) || write_json(cmd, dir, "generation_config.json", gc)) goto done;
+    if (wk_hf_write_json(cmd, dir, "tokenizer_config.json", tc) || wk_hf_write_json(cmd, dir, "generation_config.json", gc)) goto done;
     rc = 0;
 done:
     cJSON_Delete(tj), cJSON_Delete(tc), cJSON_Delete(gc);
@@ -544,7 +544,7 @@ int wk_hf_tokenizer_import(const char *cmd, const char *dir, wk_gguf_writer *w, 
         model = "llama";
         n = sp.n, tok = sp.tok, types = sp.type, scores = sp.score, asp = sp.add_dummy_prefix;
     } else {
-        if (!(tj = read_json(cmd, dir, "tokenizer.json", true, &bad))) goto done;
+        if (!(tj = wk_hf_read_json(cmd, dir, "tokenizer.json", true, &bad))) goto done;
         const cJSON *m = cJSON_GetObjectItemCaseSensitive(tj, "model");
         const cJSON *mt = cJSON_GetObjectItemCaseSensitive(m, "type");
         const cJSON *vocab = cJSON_GetObjectItemCaseSensitive(m, "vocab");
@@ -649,8 +649,8 @@ int wk_hf_tokenizer_import(const char *cmd, const char *dir, wk_gguf_writer *w, 
         }
     }
 specials:
-    tc = read_json(cmd, dir, "tokenizer_config.json", false, &bad);
-    gc = read_json(cmd, dir, "generation_config.json", false, &bad);
+    tc = wk_hf_read_json(cmd, dir, "tokenizer_config.json", false, &bad);
+    gc = wk_hf_read_json(cmd, dir, "generation_config.json", false, &bad);
     if (bad) goto done;
     static const char *const k_names[7] = {"bos_token", "eos_token", "unk_token", "pad_token", "sep_token",
                                            "cls_token", "mask_token"};

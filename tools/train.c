@@ -7,7 +7,6 @@
  *
  * A checkpoint is itself a loadable model: the model's keys and tensors plus optim.m.<name>,
  * optim.v.<name> tensors and wick.train.* keys (step, data position, RNG, the config). */
-#include <dirent.h>
 #include <errno.h>
 #include <math.h>
 #include <stdio.h>
@@ -22,6 +21,7 @@
 #include "src/train/optim.h"
 #include "src/train/train.h"
 #include "teacher.h"
+#include "train_files.h"
 
 /* "wick train" or "wick finetune": every message starts with it */
 static const char *g_cmd = "wick train";
@@ -288,27 +288,6 @@ static int cfg_parse_text(train_cfg *c, char *text, const char *src) {
     return 0;
 }
 
-static char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    if (!f) return NULL;
-    size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap + 1);
-    while (buf) {
-        size_t r = fread(buf + n, 1, cap - n, f);
-        n += r;
-        if (n < cap) break;
-        char *nb = realloc(buf, (cap *= 2) + 1);
-        if (!nb) free(buf);
-        buf = nb;
-    }
-    const int err = ferror(f);
-    fclose(f);
-    if (!buf || err) return free(buf), NULL;
-    buf[n] = 0;
-    if (len) *len = n;
-    return buf;
-}
-
 /* ---- data ------------------------------------------------------------------------------- */
 
 typedef struct {
@@ -319,7 +298,7 @@ typedef struct {
 
 static int read_shard(const char *path, tokens *t) {
     size_t len = 0;
-    char *b = read_file(path, &len);
+    char *b = wk_train_read_file(path, &len);
     if (!b) {
         fprintf(stderr, "%s: cannot read %s: %s\n", g_cmd, path, strerror(errno ? errno : EIO));
         return 1;
@@ -431,7 +410,7 @@ static int load_data(const train_cfg *c, const wk_vocab *v, const wk_gguf *g, to
         return read_shard(p, va);
     }
     size_t len = 0;
-    char *text = read_file(c->data, &len);
+    char *text = wk_train_read_file(c->data, &len);
     if (!text) {
         fprintf(stderr, "%s: cannot read %s\n", g_cmd, c->data);
         return 1;
@@ -581,174 +560,9 @@ static int write_gguf(const run_state *R, const char *path, int state) {
 
 /* Checkpoints are DIR/ckpt-<step>.gguf (8 digits); keeps the newest `keep` (0 = all). */
 /* the step of a checkpoint file name "ckpt-<8 digits>.gguf", or -1 */
-static long ckpt_step(const char *name) {
-    long s;
-    return strlen(name) == 18 && sscanf(name, "ckpt-%8ld.gguf", &s) == 1 ? s : -1;
-}
-
-static void prune_checkpoints(const char *dir, long keep) {
-    if (keep <= 0) return;
-    DIR *d = opendir(dir);
-    if (!d) return;
-    long steps[4096];
-    int n = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) && n < 4096) {
-        const long s = ckpt_step(e->d_name);
-        if (s >= 0) steps[n++] = s;
-    }
-    closedir(d);
-    for (int i = 0; i < n; i++) {
-        int newer = 0;
-        for (int j = 0; j < n; j++) newer += steps[j] > steps[i];
-        if (newer >= keep) {
-            char p[4200];
-            snprintf(p, sizeof p, "%s/ckpt-%08ld.gguf", dir, steps[i]);
-            remove(p);
-        }
-    }
-}
-
-/* --resume DIR: its newest ckpt-*.gguf */
-static int latest_checkpoint(const char *dir, char *out, size_t cap) {
-    DIR *d = opendir(dir);
-    if (!d) return 1;
-    long best = -1;
-    struct dirent *e;
-    while ((e = readdir(d))) {
-        const long s = ckpt_step(e->d_name);
-        if (s > best) best = s;
-    }
-    closedir(d);
-    if (best < 0) return 1;
-    snprintf(out, cap, "%s/ckpt-%08ld.gguf", dir, best);
-    return 0;
-}
-
-/* ---- log.csv and loss.svg ------------------------------------------------------------------ */
-
-typedef struct {
-    long step;
-    double loss, val, vkl; /* train loss (distill: CE), validation loss (CE), validation KL */
-} pt;
-
-/* DIR/loss.svg from DIR/log.csv: train loss per step (line) and validation loss (dots). */
-static void write_svg(const char *dir) {
-    char p[4200], tmp[4200];
-    snprintf(p, sizeof p, "%s/log.csv", dir);
-    size_t len;
-    char *csv = read_file(p, &len);
-    if (!csv) return;
-    size_t cap = 1024, n = 0;
-    pt *v = malloc(cap * sizeof *v);
-    for (char *s = strchr(csv, '\n'); v && s && s[1]; s = strchr(s + 1, '\n')) {
-        /* fields: step,tokens,loss,val_loss,...; distill: train CE is field 10, val KL 11 */
-        pt q = {0, NAN, NAN, NAN};
-        const char *f[12] = {0};
-        int nf = 0;
-        for (const char *c = s + 1; nf < 12 && *c && *c != '\n'; nf++) {
-            f[nf] = c;
-            while (*c && *c != ',' && *c != '\n') c++;
-            if (*c == ',') c++;
-            else break;
-        }
-        if (nf < 4) continue;
-        q.step = atol(f[0]);
-        const char *lo = g_dist ? f[10] : f[2], *va = f[3], *vk = g_dist ? f[11] : NULL;
-        q.loss = lo && *lo != ',' && *lo != '\n' && *lo ? atof(lo) : NAN;
-        q.val = *va != ',' && *va != '\n' ? atof(va) : NAN;
-        q.vkl = vk && *vk != ',' && *vk != '\n' && *vk ? atof(vk) : NAN;
-        if (n == cap) {
-            pt *nv = realloc(v, (cap *= 2) * sizeof *v);
-            if (!nv) break;
-            v = nv;
-        }
-        v[n++] = q;
-    }
-    free(csv);
-    if (!v || n == 0) return free(v);
-    double ymin = INFINITY, ymax = -INFINITY;
-    long xmax = 1;
-    for (size_t i = 0; i < n; i++) {
-        const double ys[3] = {v[i].loss, v[i].val, v[i].vkl};
-        for (int k = 0; k < 3; k++)
-            if (isfinite(ys[k])) ymin = fmin(ymin, ys[k]), ymax = fmax(ymax, ys[k]);
-        if (v[i].step > xmax) xmax = v[i].step;
-    }
-    if (!isfinite(ymin)) return free(v);
-    ymin = floor(ymin * 2) / 2, ymax = ceil(ymax * 2) / 2;
-    if (ymax <= ymin) ymax = ymin + 1;
-    const double W = 720, H = 420, L = 60, R = 20, T = 30, B = 50;
-#define X(s) (L + (double)(s) / (double)xmax * (W - L - R))
-#define Y(y) (T + (ymax - (y)) / (ymax - ymin) * (H - T - B))
-    snprintf(tmp, sizeof tmp, "%s/.loss.svg.tmp", dir);
-    FILE *f = fopen(tmp, "w");
-    if (!f) return free(v);
-    fprintf(f, "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"%g\" height=\"%g\" font-family=\"sans-serif\" font-size=\"12\">\n", W, H);
-    fprintf(f, "<rect width=\"100%%\" height=\"100%%\" fill=\"white\"/>\n");
-    fprintf(f, "<text x=\"%g\" y=\"18\" text-anchor=\"middle\" font-size=\"14\">%s</text>\n", W / 2,
-            g_dist ? "wick distill: cross-entropy and KL(teacher || student)" : g_ft ? "wick finetune: loss" : "wick train: loss");
-    for (int k = 0; k <= 5; k++) { /* grid and axis labels */
-        const double y = ymin + (ymax - ymin) * k / 5, x = (double)xmax * k / 5;
-        fprintf(f, "<line x1=\"%g\" y1=\"%.1f\" x2=\"%g\" y2=\"%.1f\" stroke=\"#ddd\"/>\n", L, Y(y), W - R, Y(y));
-        fprintf(f, "<text x=\"%g\" y=\"%.1f\" text-anchor=\"end\">%.2f</text>\n", L - 6, Y(y) + 4, y);
-        fprintf(f, "<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\">%.0f</text>\n", X(x), H - B + 16, x);
-    }
-    fprintf(f, "<rect x=\"%g\" y=\"%g\" width=\"%g\" height=\"%g\" fill=\"none\" stroke=\"black\"/>\n", L, T, W - L - R, H - T - B);
-    fprintf(f, "<text x=\"%g\" y=\"%g\" text-anchor=\"middle\">step</text>\n", (L + W - R) / 2, H - 12);
-    fprintf(f, "<polyline fill=\"none\" stroke=\"#1f77b4\" stroke-width=\"1.2\" points=\"");
-    for (size_t i = 0; i < n; i++)
-        if (isfinite(v[i].loss)) fprintf(f, "%.1f,%.1f ", X(v[i].step), Y(v[i].loss));
-    fprintf(f, "\"/>\n<polyline fill=\"none\" stroke=\"#ff7f0e\" stroke-width=\"2\" points=\"");
-    for (size_t i = 0; i < n; i++)
-        if (isfinite(v[i].val)) fprintf(f, "%.1f,%.1f ", X(v[i].step), Y(v[i].val));
-    fprintf(f, "\"/>\n");
-    for (size_t i = 0; i < n; i++)
-        if (isfinite(v[i].val)) fprintf(f, "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"#ff7f0e\"/>\n", X(v[i].step), Y(v[i].val));
-    fprintf(f, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#1f77b4\" stroke-width=\"2\"/><text x=\"%g\" y=\"%g\">train</text>\n",
-            W - R - 150, T + 15, W - R - 125, T + 15, W - R - 120, T + 19);
-    fprintf(f, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#ff7f0e\" stroke-width=\"2\"/><text x=\"%g\" y=\"%g\">validation</text>\n",
-            W - R - 150, T + 32, W - R - 125, T + 32, W - R - 120, T + 36);
-    if (g_dist) {
-        fprintf(f, "<polyline fill=\"none\" stroke=\"#2ca02c\" stroke-width=\"2\" points=\"");
-        for (size_t i = 0; i < n; i++)
-            if (isfinite(v[i].vkl)) fprintf(f, "%.1f,%.1f ", X(v[i].step), Y(v[i].vkl));
-        fprintf(f, "\"/>\n");
-        fprintf(f, "<line x1=\"%g\" y1=\"%g\" x2=\"%g\" y2=\"%g\" stroke=\"#2ca02c\" stroke-width=\"2\"/><text x=\"%g\" y=\"%g\">validation KL</text>\n",
-                W - R - 150, T + 49, W - R - 125, T + 49, W - R - 120, T + 53);
-    }
-    fprintf(f, "</svg>\n");
-#undef X
-#undef Y
-    free(v);
-    char final[4200];
-    snprintf(final, sizeof final, "%s/loss.svg", dir);
-    if (fclose(f) == 0) rename(tmp, final);
-    else remove(tmp);
-}
-
-/* On resume: log.csv keeps only the rows up to the checkpoint's step (rewritten atomically). */
-static int trim_csv(const char *dir, int64_t step) {
-    char p[4200], tmp[4200];
-    snprintf(p, sizeof p, "%s/log.csv", dir);
-    snprintf(tmp, sizeof tmp, "%s/.log.csv.tmp", dir);
-    size_t len;
-    char *csv = read_file(p, &len);
-    if (!csv) return 0; /* no log yet: a new one starts */
-    FILE *f = fopen(tmp, "w");
-    if (!f) return free(csv), 1;
-    int first = 1;
-    for (char *s = csv; s && *s;) {
-        char *nl = strchr(s, '\n');
-        if (nl) *nl = 0;
-        long st;
-        if (first || (sscanf(s, "%ld,", &st) == 1 && st <= step)) fprintf(f, "%s\n", s);
-        first = 0;
-        s = nl ? nl + 1 : NULL;
-    }
-    free(csv);
-    if (fclose(f) != 0 || rename(tmp, p) != 0) return remove(tmp), 1;
-    return 0;
+/* the loss plot's title: the mode's command and what its lines are */
+static const char *svg_title(void) {
+    return g_dist ? "wick distill: cross-entropy and KL(teacher || student)" : g_ft ? "wick finetune: loss" : "wick train: loss";
 }
 
 /* ---- evaluation and samples ---------------------------------------------------------------- */
@@ -945,29 +759,6 @@ static void finish_cfg(train_cfg *c) {
     if (c->ckpt_interval <= 0) c->ckpt_interval = c->eval_interval;
 }
 
-static int mkdir_p(const char *dir) {
-    char p[4096];
-    snprintf(p, sizeof p, "%s", dir);
-    for (char *s = p + 1; *s; s++)
-        if (*s == '/') {
-            *s = 0;
-            if (mkdir(p, 0755) && errno != EEXIST) return 1;
-            *s = '/';
-        }
-    if (mkdir(p, 0755) && errno != EEXIST) return 1;
-    struct stat st;
-    return stat(p, &st) || !S_ISDIR(st.st_mode) || access(p, W_OK);
-}
-
-static const char *fmt_time(double s, char *buf, size_t cap) {
-    if (!(s >= 0) || s > 1e7) return snprintf(buf, cap, "?"), buf;
-    long t = (long)s;
-    if (t >= 3600) snprintf(buf, cap, "%ldh%02ldm", t / 3600, t / 60 % 60);
-    else if (t >= 60) snprintf(buf, cap, "%ldm%02lds", t / 60, t % 60);
-    else snprintf(buf, cap, "%lds", t);
-    return buf;
-}
-
 int wk_cmd_train(int argc, char **argv) {
     run_state R;
     memset(&R, 0, sizeof R);
@@ -986,7 +777,7 @@ int wk_cmd_train(int argc, char **argv) {
     train_cfg c;
     cfg_defaults(&c);
     if (config) {
-        if (!(config_text = read_file(config, NULL))) {
+        if (!(config_text = wk_train_read_file(config, NULL))) {
             fprintf(stderr, "%s: cannot read --config %s: %s\n", g_cmd, config, strerror(errno ? errno : EIO));
             return 2;
         }
@@ -997,7 +788,7 @@ int wk_cmd_train(int argc, char **argv) {
     if (resume) {
         struct stat st;
         if (stat(resume, &st) == 0 && S_ISDIR(st.st_mode)) {
-            if (latest_checkpoint(resume, ckpt_path, sizeof ckpt_path)) {
+            if (wk_train_latest_checkpoint(resume, ckpt_path, sizeof ckpt_path)) {
                 fprintf(stderr, "%s: --resume %s: no ckpt-*.gguf checkpoint there\n", g_cmd, resume);
                 rc = 1;
                 goto out;
@@ -1314,14 +1105,14 @@ int wk_cmd_train(int argc, char **argv) {
     }
 
     /* the run directory, once everything else is known to work */
-    if (mkdir_p(R.dir)) {
+    if (wk_train_mkdir_p(R.dir)) {
         fprintf(stderr, "%s: --out %s: cannot create or write the directory: %s\n", g_cmd, R.dir, strerror(errno));
         goto out;
     }
     /* log.csv (trimmed to the checkpoint on resume), samples.txt */
     char path[4200];
     snprintf(path, sizeof path, "%s/log.csv", R.dir);
-    if (resume && trim_csv(R.dir, R.step)) {
+    if (resume && wk_train_trim_csv(R.dir, R.step)) {
         fprintf(stderr, "%s: cannot rewrite %s\n", g_cmd, path);
         goto out;
     }
@@ -1439,7 +1230,7 @@ int wk_cmd_train(int argc, char **argv) {
         fflush(csv);
 
         char eta[32];
-        fmt_time((double)(R.c.steps - R.step) * (double)tok_step / tps, eta, sizeof eta);
+        wk_train_fmt_time((double)(R.c.steps - R.step) * (double)tok_step / tps, eta, sizeof eta);
         if (tty) {
             const int w = 24, fill = (int)((double)R.step / (double)R.c.steps * w);
             char bar[32];
@@ -1460,7 +1251,7 @@ int wk_cmd_train(int argc, char **argv) {
             else
                 fprintf(stderr, "%s  step %lld: val loss %.4f, perplexity %.2f\n", tty ? "\n" : "", (long long)R.step, vl,
                         exp(vl));
-            write_svg(R.dir);
+            wk_train_write_svg(R.dir, svg_title(), g_dist);
         }
         if (R.c.sample_interval > 0 && (R.step % R.c.sample_interval == 0 || R.step == R.c.steps)) {
             snprintf(path, sizeof path, "%s/%s", R.dir, g_ft ? "sample-adapter.gguf" : "model.gguf");
@@ -1480,7 +1271,7 @@ int wk_cmd_train(int argc, char **argv) {
         if (R.step % R.c.ckpt_interval == 0 || R.step == R.c.steps) {
             snprintf(path, sizeof path, "%s/ckpt-%08lld.gguf", R.dir, (long long)R.step);
             if (write_gguf(&R, path, 1)) goto out;
-            prune_checkpoints(R.dir, R.c.keep);
+            wk_train_prune_checkpoints(R.dir, R.c.keep);
         }
     }
     if (g_ft) snprintf(path, sizeof path, "%s", R.c.out);
@@ -1491,7 +1282,7 @@ int wk_cmd_train(int argc, char **argv) {
         snprintf(sp, sizeof sp, "%s/sample-adapter.gguf", R.dir);
         remove(sp);
     }
-    write_svg(R.dir);
+    wk_train_write_svg(R.dir, svg_title(), g_dist);
     if (tok_timed)
         fprintf(stderr,
                 "%s%s: done: %lld steps; %.1f tok/s in training steps after the first (%.2f s): %.0f%% forward + "

@@ -84,19 +84,27 @@ static const struct {
     {"intermediate.dense", "ffn_up"}, {"output.dense", "ffn_down"}, {"output.LayerNorm", "layer_output_norm"},
 };
 
+/* name = pre + decimal layer (no leading zeros, at most 6 digits) + "." + rest: the rest,
+ * with *layer set; NULL when name has another form */
+static const char *after_layer(const char *name, const char *pre, unsigned long *layer) {
+    const size_t pl = strlen(pre);
+    if (strncmp(name, pre, pl)) return NULL;
+    const char *p = name + pl;
+    int digits = 0;
+    *layer = 0;
+    while (*p >= '0' && *p <= '9' && digits < 6) *layer = *layer * 10 + (unsigned long)(*p++ - '0'), digits++;
+    if (!digits || *p != '.' || (digits > 1 && name[pl] == '0')) return NULL;
+    return p + 1;
+}
+
 static bool map_bert(const char *name, bool to_gguf, char *out, size_t cap) {
     if (to_gguf && !strncmp(name, "bert.", 5)) name += 5;
     for (size_t i = 0; i < sizeof k_bert_global / sizeof *k_bert_global; i++)
         if (!strcmp(name, to_gguf ? k_bert_global[i].hf : k_bert_global[i].gg))
             return (size_t)snprintf(out, cap, "%s", to_gguf ? k_bert_global[i].gg : k_bert_global[i].hf) < cap;
-    const char *pre = to_gguf ? "encoder.layer." : "blk.";
-    const size_t pl = strlen(pre);
-    if (strncmp(name, pre, pl)) return false;
-    const char *p = name + pl;
-    unsigned long layer = 0;
-    int digits = 0;
-    while (*p >= '0' && *p <= '9' && digits < 6) layer = layer * 10 + (unsigned long)(*p++ - '0'), digits++;
-    if (!digits || *p++ != '.') return false;
+    unsigned long layer;
+    const char *p = after_layer(name, to_gguf ? "encoder.layer." : "blk.", &layer);
+    if (!p) return false;
     for (size_t i = 0; i < sizeof k_bert_layer / sizeof *k_bert_layer; i++) {
         const char *from = to_gguf ? k_bert_layer[i].hf : k_bert_layer[i].gg, *to = to_gguf ? k_bert_layer[i].gg : k_bert_layer[i].hf;
         const size_t fl = strlen(from);
@@ -116,15 +124,9 @@ static bool map_name(const char *arch, const char *name, bool to_gguf, int n_hea
     for (size_t i = 0; i < sizeof k_global / sizeof *k_global; i++)
         if (!strcmp(name, to_gguf ? k_global[i].hf : k_global[i].gg))
             return (size_t)snprintf(out, cap, "%s", to_gguf ? k_global[i].gg : k_global[i].hf) < cap;
-    const char *pre = to_gguf ? "model.layers." : "blk.";
-    const size_t pl = strlen(pre);
-    if (strncmp(name, pre, pl)) return false;
-    const char *p = name + pl;
-    unsigned long layer = 0;
-    int digits = 0;
-    while (*p >= '0' && *p <= '9' && digits < 6) layer = layer * 10 + (unsigned long)(*p++ - '0'), digits++;
-    if (!digits || *p != '.' || (digits > 1 && name[pl] == '0')) return false;
-    p++;
+    unsigned long layer;
+    const char *p = after_layer(name, to_gguf ? "model.layers." : "blk.", &layer);
+    if (!p) return false;
     for (size_t i = 0; i < sizeof k_layer / sizeof *k_layer; i++) {
         const char *only = k_layer[i].only;
         if (only && (only[0] == '!' ? !strcmp(only + 1, arch) : strcmp(only, arch) != 0)) continue;

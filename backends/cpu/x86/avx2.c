@@ -89,22 +89,8 @@ INLINE __m256 exp8(__m256 x) {
 
 WK_DEFINE_EXP_SUM(exp_sum, __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_sub_ps, _mm256_add_ps, exp8, hsum8)
 
-/* gated linear units (isa.h wk_glu_fn): x sigmoid(t) u with one exp per element */
-static void glu(int gelu, int64_t n, const float *x, const float *u, float *z) {
-    const __m256 one = _mm256_set1_ps(1.0f), a = _mm256_set1_ps(1.5957691216057308f), /* 2 sqrt(2/pi) */
-                 b = _mm256_set1_ps(1.5957691216057308f * 0.044715f), zero = _mm256_setzero_ps();
-    int64_t i = 0;
-    for (; i + 8 <= n; i += 8) {
-        const __m256 v = _mm256_loadu_ps(x + i);
-        const __m256 t = gelu ? _mm256_mul_ps(v, _mm256_fmadd_ps(_mm256_mul_ps(v, v), b, a)) : v;
-        const __m256 s = _mm256_div_ps(v, _mm256_add_ps(one, exp8(_mm256_sub_ps(zero, t))));
-        _mm256_storeu_ps(z + i, _mm256_mul_ps(s, _mm256_loadu_ps(u + i)));
-    }
-    for (; i < n; i++) {
-        const float v = x[i], t = gelu ? v * (1.5957691216057308f + 1.5957691216057308f * 0.044715f * v * v) : v;
-        z[i] = v / (1.0f + expf(-t)) * u[i];
-    }
-}
+WK_DEFINE_GLU(glu, __m256, 8, _mm256_loadu_ps, _mm256_storeu_ps, _mm256_set1_ps, _mm256_add_ps, _mm256_sub_ps, _mm256_mul_ps,
+              _mm256_div_ps, _mm256_fmadd_ps, exp8)
 
 /* avx2_quant.c: the quantized tiles, one per weight type */
 #define QGEMM(T) void wk_qgemm_##T##_avx2(int64_t, int, int, const void *, size_t, const void *, size_t, float *, size_t);

@@ -99,22 +99,8 @@ INLINE __m512 exp16(__m512 x) {
 
 WK_DEFINE_EXP_SUM(exp_sum, __m512, 16, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_sub_ps, _mm512_add_ps, exp16, hsum16)
 
-/* gated linear units (isa.h wk_glu_fn): x sigmoid(t) u with one exp per element */
-static void glu(int gelu, int64_t n, const float *x, const float *u, float *z) {
-    const __m512 one = _mm512_set1_ps(1.0f), a = _mm512_set1_ps(1.5957691216057308f), /* 2 sqrt(2/pi) */
-                 b = _mm512_set1_ps(1.5957691216057308f * 0.044715f), zero = _mm512_setzero_ps();
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16) {
-        const __m512 v = _mm512_loadu_ps(x + i);
-        const __m512 t = gelu ? _mm512_mul_ps(v, _mm512_fmadd_ps(_mm512_mul_ps(v, v), b, a)) : v;
-        const __m512 s = _mm512_div_ps(v, _mm512_add_ps(one, exp16(_mm512_sub_ps(zero, t))));
-        _mm512_storeu_ps(z + i, _mm512_mul_ps(s, _mm512_loadu_ps(u + i)));
-    }
-    for (; i < n; i++) {
-        const float v = x[i], t = gelu ? v * (1.5957691216057308f + 1.5957691216057308f * 0.044715f * v * v) : v;
-        z[i] = v / (1.0f + expf(-t)) * u[i];
-    }
-}
+WK_DEFINE_GLU(glu, __m512, 16, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_set1_ps, _mm512_add_ps, _mm512_sub_ps, _mm512_mul_ps,
+              _mm512_div_ps, _mm512_fmadd_ps, exp16)
 
 /* avx512_quant.c: the quantized tiles (isa.c swaps in avx512vnni_quant.c's on VNNI CPUs) */
 #define QGEMM_DECL(t) void wk_qgemm_##t##_avx512(int64_t k, int m, int n, const void *a, size_t lda, const void *b, \

@@ -136,4 +136,22 @@
         return HSUM(s);                                                                \
     }
 
+/* Gated linear units (isa.h wk_glu_fn): z = x sigmoid(t) u with t = x (silu) or
+ * 2 sqrt(2/pi) (x + 0.044715 x^3) (tanh GELU), one EXPV per element; the tail uses expf. */
+#define WK_DEFINE_GLU(NAME, VEC, W, LOAD, STORE, SET1, ADD, SUB, MUL, DIV, FMADD, EXPV)                   \
+    static void NAME(int gelu, int64_t n, const float *x, const float *u, float *z) {                    \
+        const float ka = 1.5957691216057308f, kb = 1.5957691216057308f * 0.044715f;                      \
+        const VEC one = SET1(1.0f), a = SET1(ka), b = SET1(kb), zero = SET1(0.0f);                      \
+        int64_t i = 0;                                                                                  \
+        for (; i + W <= n; i += W) {                                                                    \
+            const VEC v = LOAD(x + i);                                                                  \
+            const VEC t = gelu ? MUL(v, FMADD(MUL(v, v), b, a)) : v;                                    \
+            STORE(z + i, MUL(DIV(v, ADD(one, EXPV(SUB(zero, t)))), LOAD(u + i)));                      \
+        }                                                                                               \
+        for (; i < n; i++) {                                                                            \
+            const float v = x[i], t = gelu ? v * (ka + kb * v * v) : v;                                 \
+            z[i] = v / (1.0f + expf(-t)) * u[i];                                                        \
+        }                                                                                               \
+    }
+
 #endif
