@@ -321,4 +321,8 @@ wk_tensor *wk_repeat(wk_ctx *ctx, wk_tensor *a, const int64_t ne[4]);
 #ifdef __cplusplus
 }
 #endif
+
+/* devices, buffers, backends, the scheduler */
+#include "wick-backend.h"
+
 #endif /* WICK_H */

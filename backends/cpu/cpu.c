@@ -144,21 +144,28 @@ void wk_cpu_PERMUTE(const wk_cpu_params *p, wk_tensor *dst) { (void)p; (void)dst
 void wk_cpu_TRANSPOSE(const wk_cpu_params *p, wk_tensor *dst) { (void)p; (void)dst; }
 
 static const char *cpu_name(const wk_backend *be) { (void)be; return "cpu"; }
-static void *cpu_alloc(wk_backend *be, size_t size) { (void)be; return aligned_alloc(64, (size + 63) & ~(size_t)63); }
-static void cpu_buf_free(wk_backend *be, void *buf) { (void)be; free(buf); }
-static void cpu_set(wk_backend *be, wk_tensor *t, const void *data, size_t off, size_t size) {
+static wk_status cpu_set(wk_backend *be, wk_tensor *t, const void *data, size_t off, size_t size) {
     (void)be;
-    memcpy((char *)t->data + off, data, size);
+    return wk_tensor_set(t, data, off, size);
 }
-static void cpu_get(wk_backend *be, const wk_tensor *t, void *data, size_t off, size_t size) {
+static wk_status cpu_get(wk_backend *be, const wk_tensor *t, void *data, size_t off, size_t size) {
     (void)be;
-    memcpy(data, (const char *)t->data + off, size);
+    return wk_tensor_get(t, data, off, size);
 }
 static bool cpu_supports(wk_backend *be, const wk_tensor *node) {
     (void)be;
-    return (unsigned)node->op < WK_OP_COUNT && k_kernels[node->op] != NULL;
+    if ((unsigned)node->op >= WK_OP_COUNT || k_kernels[node->op] == NULL) return false;
+    /* every source and the result must be host memory (the scheduler copies the rest) */
+    if (!wk_op_is_view(node->op) && node->buffer && !node->buffer->base) return false;
+    for (int s = 0; s < WK_MAX_SRC; s++)
+        if (node->src[s] && !node->src[s]->data) {
+            size_t o;
+            wk_buffer *b = wk_tensor_buffer_offs(node->src[s], &o);
+            if (b && !b->base) return false;
+        }
+    return true;
 }
-static void cpu_sync(wk_backend *be) { (void)be; }
+static wk_status cpu_sync(wk_backend *be) { (void)be; return WK_OK; }
 static void cpu_free(wk_backend *be) {
     cpu_impl *c = be->impl;
     free(c->work);
@@ -224,12 +231,37 @@ static wk_status cpu_compute(wk_backend *be, wk_graph *g, int first, int last) {
 }
 
 static const wk_backend_i k_cpu_iface = {
-    cpu_name, cpu_alloc, cpu_buf_free, cpu_set, cpu_get, cpu_supports, cpu_compute, cpu_sync, cpu_free,
+    cpu_name, cpu_supports, cpu_set, cpu_get, cpu_compute, cpu_sync, cpu_free,
 };
+
+/* ---- the CPU device ---- */
+
+static void cpu_props(wk_device *d, wk_device_props *out) {
+    (void)d;
+    static char desc[96];
+    snprintf(desc, sizeof desc, "CPU (%s kernels)", wk_cpu_isa());
+    out->description = desc;
+    out->kind = WK_DEVICE_CPU;
+#if defined(__linux__)
+    long pages = sysconf(_SC_PHYS_PAGES), avail = sysconf(_SC_AVPHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    if (pages > 0 && psz > 0) out->memory_total = (size_t)pages * (size_t)psz;
+    if (avail > 0 && psz > 0) out->memory_free = (size_t)avail * (size_t)psz;
+#endif
+}
+wk_buffer_type *wk_host_buffer_type(wk_device *cpu);
+static wk_buffer_type *cpu_buffer_type(wk_device *d) { return wk_host_buffer_type(d); }
+static wk_status cpu_backend_create(wk_device *d, int n_threads, wk_backend **out);
+static const wk_device_i k_cpu_device = {cpu_props, cpu_buffer_type, cpu_backend_create};
+
+wk_status wk_cpu_register(void) { return wk_device_register("cpu", &k_cpu_device, NULL, NULL); }
 
 wk_status wk_backend_cpu_create(int n_threads, wk_backend **out) {
     if (!out) return wk_err(WK_ERR_INVALID_ARG, "wk_backend_cpu_create: out is NULL");
     *out = NULL;
+    return cpu_backend_create(wk_device_cpu(), n_threads, out);
+}
+
+static wk_status cpu_backend_create(wk_device *d, int n_threads, wk_backend **out) {
     if (n_threads <= 0) {
 #ifdef _OPENMP
         n_threads = omp_get_num_procs();
@@ -251,7 +283,7 @@ wk_status wk_backend_cpu_create(int n_threads, wk_backend **out) {
     c->n_threads = n_threads;
     be->iface = &k_cpu_iface;
     be->impl = c;
-    be->host_memory = true;
+    be->device = d;
     wk_cpu_isa_current(); /* choose the kernel set before any parallel region */
     *out = be;
     return WK_OK;

@@ -19,6 +19,7 @@ wk_graph *wk_graph_new(wk_ctx *ctx) {
 
 void wk_graph_destroy(wk_graph *g) {
     if (!g) return;
+    wk_sched_plan_free(g);
     free(g->nodes);
     free(g->leafs);
     free(g->plan_offs);

@@ -77,14 +77,22 @@ static int node_index(const wk_graph *g, const wk_tensor *t, const wk_tensor **k
 }
 
 wk_status wk_graph_plan(wk_graph *g) {
+    size_t top;
+    wk_status st = wk_graph_plan_pools(g, NULL, 1, &top);
+    if (st == WK_OK) g->plan_bytes = top;
+    return st;
+}
+
+wk_status wk_graph_plan_pools(wk_graph *g, const int8_t *pool, int n_pools, size_t *tops) {
     int n = g->n_nodes;
+    if (n_pools < 1 || n_pools > WK_PLAN_MAX_POOLS) return wk_err(WK_ERR_INVALID_ARG, "memory planner: %d pools", n_pools);
     size_t cap = 16;
     while (cap < (size_t)n * 2 + 2) cap *= 2;
     const wk_tensor **keys = calloc(cap, sizeof *keys);
     int *vals = calloc(cap, sizeof *vals);
     int *last = malloc(((size_t)n + 1) * sizeof *last);
     size_t *offs = malloc(((size_t)n + 1) * sizeof *offs);
-    freelist fl = {0};
+    freelist fls[WK_PLAN_MAX_POOLS] = {{0}};
     if (!keys || !vals || !last || !offs) goto oom;
     for (int i = 0; i < n; i++) {
         size_t h = (size_t)(((uintptr_t)g->nodes[i] >> 4) * 0x9E3779B97F4A7C15ull) & (cap - 1);
@@ -115,7 +123,7 @@ wk_status wk_graph_plan(wk_graph *g) {
         if (needs_memory(t)) {
             size_t sz = align_up(wk_tensor_nbytes(t));
             if (sz < wk_tensor_nbytes(t)) goto oom;
-            offs[i] = fl_alloc(&fl, sz);
+            offs[i] = fl_alloc(&fls[pool ? pool[i] : 0], sz);
             naive += sz;
         }
         /* free the roots whose last reader is this node */
@@ -124,31 +132,35 @@ wk_status wk_graph_plan(wk_graph *g) {
             if (!src) continue;
             int r = node_index(g, storage_root(src), keys, vals, cap);
             if (r < 0 || last[r] != i || offs[r] == SIZE_MAX) continue;
-            if (!fl_free(&fl, offs[r], align_up(wk_tensor_nbytes(g->nodes[r])))) goto oom;
+            if (!fl_free(&fls[pool ? pool[r] : 0], offs[r], align_up(wk_tensor_nbytes(g->nodes[r])))) goto oom;
             last[r] = -1; /* freed once */
         }
         /* a result nobody reads (and not an output) is dead at once */
         if (offs[i] != SIZE_MAX && last[i] == i) {
-            if (!fl_free(&fl, offs[i], align_up(wk_tensor_nbytes(t)))) goto oom;
+            if (!fl_free(&fls[pool ? pool[i] : 0], offs[i], align_up(wk_tensor_nbytes(t)))) goto oom;
             last[i] = -1;
         }
     }
     free(g->plan_offs);
     g->plan_offs = offs;
-    g->plan_bytes = fl.top;
+    g->plan_bytes = 0;
+    for (int p = 0; p < n_pools; p++) {
+        tops[p] = fls[p].top;
+        g->plan_bytes += fls[p].top;
+        free(fls[p].b);
+    }
     g->naive_bytes = naive;
     g->planned = true;
     free(keys);
     free(vals);
     free(last);
-    free(fl.b);
     return WK_OK;
 oom:
     free(keys);
     free(vals);
     free(last);
     free(offs);
-    free(fl.b);
+    for (int p = 0; p < n_pools; p++) free(fls[p].b);
     return wk_err(WK_ERR_NOMEM, "memory planner: out of memory");
 }
 
@@ -156,6 +168,7 @@ void wk_graph_bind(wk_graph *g, void *buf) {
     for (int i = 0; i < g->n_nodes; i++)
         if (g->plan_offs[i] != SIZE_MAX) {
             g->nodes[i]->data = (char *)buf + g->plan_offs[i];
+            g->nodes[i]->buffer = NULL;
             g->nodes[i]->flags |= WK_FLAG_PLANNED;
         }
     /* views after their roots: nodes are in execution order, so one pass suffices */

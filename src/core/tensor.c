@@ -140,6 +140,8 @@ void wk_tensor_set_data(wk_tensor *t, void *data) {
         t->flags &= ~WK_FLAG_OWNS_DATA;
     }
     t->data = data;
+    t->buffer = NULL; /* caller-owned host memory */
+    t->offs = 0;
 }
 void wk_tensor_set_name(wk_tensor *t, const char *name) {
     if (!t) return;

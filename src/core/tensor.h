@@ -35,7 +35,9 @@ struct wk_tensor {
     struct wk_tensor *src[WK_MAX_SRC];
     struct wk_tensor *view_src;  /* non-NULL: data = view_src->data + view_offs */
     size_t view_offs;
-    void *data;
+    struct wk_buffer *buffer;    /* where the bytes live (NULL: caller-owned or context host memory) */
+    size_t offs;                 /* byte offset in buffer */
+    void *data;                  /* host address of the bytes; NULL in device memory */
     uint32_t flags;
     struct wk_tensor *grad;      /* reserved for autodiff */
     struct wk_tensor *next;      /* context's list of tensors */
@@ -54,6 +56,7 @@ struct wk_graph {
     size_t *plan_offs;           /* per node: offset into the activation buffer, or SIZE_MAX */
     void *buf;                   /* activation buffer, owned by the graph */
     size_t buf_size;
+    struct wk_sched_plan *splan; /* multi-backend plan (sched.c), owned by the graph */
     struct wk_graph *next;
 };
 
