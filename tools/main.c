@@ -32,10 +32,21 @@ static const command k_commands[] = {
 };
 #define N_COMMANDS (sizeof k_commands / sizeof k_commands[0])
 
+/* One line per device of the registry: name, kind, memory, the driver's description. */
+static int list_devices(void) {
+    for (int i = 0; i < wk_device_count(); i++) {
+        wk_device_props p;
+        wk_device_get_props(wk_device_get(i), &p);
+        printf("%-10s %-9s %8.1f GiB total %8.1f GiB free  %s\n", p.name, wk_device_kind_name(p.kind),
+               (double)p.memory_total / (1u << 30), (double)p.memory_free / (1u << 30), p.description ? p.description : "");
+    }
+    return 0;
+}
+
 static void usage(FILE *f) {
     fprintf(f,
             "usage: wick <command> [options]\n"
-            "       wick --help | --version\n\n"
+            "       wick --help | --version | --list-devices\n\n"
             "wick is a CPU-first, portable LLM engine.\n\ncommands:\n");
     for (size_t i = 0; i < N_COMMANDS; i++) fprintf(f, "  %-10s %s\n", k_commands[i].name, k_commands[i].summary);
     fprintf(f, "\n'wick <command> --help' describes a command's options.\n");
@@ -55,6 +66,7 @@ int main(int argc, char **argv) {
         printf("wick %s (cpu kernels: %s)\n", wk_version(), wk_cpu_isas_available());
         return 0;
     }
+    if (!strcmp(cmd, "--list-devices")) return list_devices();
     for (size_t i = 0; i < N_COMMANDS; i++)
         if (!strcmp(cmd, k_commands[i].name)) return k_commands[i].fn(argc - 1, argv + 1);
     fprintf(stderr, "wick: '%s' is not a wick command; see 'wick --help'\n", cmd);
