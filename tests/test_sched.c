@@ -105,8 +105,8 @@ static void test_sched(void) {
     /* the graph goes back to the CPU-only path and still agrees */
     CHECK(wk_graph_compute(cpu, g2) == WK_OK, "cpu compute after sched: %s", wk_last_error());
     wk_sched_free(s);
-    wk_backend *only_narrow[1] = {cpu};
-    CHECK(wk_sched_create(only_narrow, 1, &s) == WK_OK, "a CPU-only scheduler");
+    wk_backend *cpu_alone[1] = {cpu};
+    CHECK(wk_sched_create(cpu_alone, 1, &s) == WK_OK, "a CPU-only scheduler");
     wk_sched_free(s);
     wk_ctx_free(ctx);
     wk_backend_free(cpu);

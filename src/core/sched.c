@@ -76,6 +76,8 @@ static wk_status cpu_only(wk_backend *be, wk_graph *g, int n_nodes) {
     return n_nodes ? be->iface->graph_compute(be, g, 0, n_nodes) : WK_OK;
 }
 
+static wk_status sched_run(wk_sched *s, wk_graph *g, int n_nodes);
+
 static wk_status one_backend(wk_backend *be, wk_graph *g, int n_nodes) {
     if (wk_backend_is_host(be)) return cpu_only(be, g, n_nodes);
     /* a device backend alone still needs the CPU for what it cannot run */
@@ -84,14 +86,18 @@ static wk_status one_backend(wk_backend *be, wk_graph *g, int n_nodes) {
     if (st != WK_OK) return st;
     wk_backend *list[2] = {be, cpu};
     wk_sched *s = NULL;
-    if ((st = wk_sched_create(list, 2, &s)) == WK_OK) {
-        const wk_tensor *until = n_nodes < g->n_nodes ? g->nodes[n_nodes - 1] : NULL;
-        st = until ? wk_sched_compute_until(s, g, until) : wk_sched_compute(s, g);
-    }
+    if ((st = wk_sched_create(list, 2, &s)) == WK_OK) st = sched_run(s, g, n_nodes);
     wk_sched_free(s);
     wk_sched_plan_free(g); /* its buffers belonged to this one-off scheduler */
     wk_backend_free(cpu);
     return st;
+}
+
+/* 1 + the index of t among g's nodes, or 0 when t is not one */
+static int nodes_through(const wk_graph *g, const wk_tensor *t) {
+    for (int i = 0; i < g->n_nodes; i++)
+        if (g->nodes[i] == t) return i + 1;
+    return 0;
 }
 
 wk_status wk_graph_compute(wk_backend *be, wk_graph *g) {
@@ -101,8 +107,8 @@ wk_status wk_graph_compute(wk_backend *be, wk_graph *g) {
 
 wk_status wk_graph_compute_until(wk_backend *be, wk_graph *g, const wk_tensor *t) {
     if (!be || !g || !t) return wk_err(WK_ERR_INVALID_ARG, "wk_graph_compute_until: NULL argument");
-    for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i] == t) return one_backend(be, g, i + 1);
+    int n = nodes_through(g, t);
+    if (n) return one_backend(be, g, n);
     return wk_err(WK_ERR_INVALID_ARG, "wk_graph_compute_until: '%s' is not a node of the graph", t->name);
 }
 
@@ -115,11 +121,11 @@ struct wk_sched {
     int last_splits, last_on[MAX_BE];
 };
 
-typedef struct { int be, first, last, shadow0, n_shadow; } split;
+typedef struct { int be, first, last, shadow0, n_shadow, swap0, n_swap; } split;
 typedef struct {
     wk_tensor *src;        /* what is read (any tensor, views included) */
     wk_tensor t;           /* its copy in the split's pool: same type, shape and strides */
-    int from;              /* backend the source lives on */
+    int from, to;          /* backend the source lives on, backend of the split reading it */
 } shadow;
 typedef struct { int node, slot, shadow; } swap;
 
@@ -244,7 +250,7 @@ static bool supports(const wk_sched *s, int b, const wk_tensor *node) {
 }
 
 /* Pinning: the backend of a non-input leaf the node reads (weights, caches), or -2 none. */
-static int pinned_home(const wk_sched *s, const wk_tensor *node, int *pin) {
+static wk_status pinned_home(const wk_sched *s, const wk_tensor *node, int *pin) {
     *pin = -2;
     for (int k = 0; k < WK_MAX_SRC; k++) {
         const wk_tensor *src = node->src[k];
@@ -318,7 +324,7 @@ static wk_status make_splits(const wk_sched *s, const wk_graph *g, const idx_map
         if (wk_op_is_view(t->op)) continue;
         if (!p->n_splits || p->splits[p->n_splits - 1].be != b) {
             if (grow((void **)&p->splits, p->n_splits, &cap_sp, sizeof *p->splits) != WK_OK) return WK_ERR_NOMEM;
-            p->splits[p->n_splits++] = (split){b, i, i + 1, p->n_shadows, 0};
+            p->splits[p->n_splits++] = (split){b, i, i + 1, p->n_shadows, 0, p->n_swaps, 0};
         }
         split *sp = &p->splits[p->n_splits - 1];
         sp->last = i + 1;
@@ -336,6 +342,7 @@ static wk_status make_splits(const wk_sched *s, const wk_graph *g, const idx_map
                 memset(sh, 0, sizeof *sh);
                 sh->src = src;
                 sh->from = h;
+                sh->to = b;
                 sh->t.type = src->type;
                 memcpy(sh->t.ne, src->ne, sizeof src->ne);
                 memcpy(sh->t.nb, src->nb, sizeof src->nb);
@@ -346,6 +353,7 @@ static wk_status make_splits(const wk_sched *s, const wk_graph *g, const idx_map
             }
             if (grow((void **)&p->swaps, p->n_swaps, &cap_sw, sizeof *p->swaps) != WK_OK) return WK_ERR_NOMEM;
             p->swaps[p->n_swaps++] = (swap){i, k, found};
+            sp->n_swap++;
         }
     }
     return WK_OK;
@@ -358,12 +366,9 @@ static wk_status alloc_pools(const wk_sched *s, struct wk_sched_plan *p) {
     size_t *at = malloc(((size_t)p->n_shadows + 1) * sizeof *at);
     if (!at) return wk_err(WK_ERR_NOMEM, "scheduler: out of memory");
     for (int j = 0; j < p->n_shadows; j++) {
-        int b = -1;
-        for (int k = 0; k < p->n_splits && b < 0; k++)
-            if (j >= p->splits[k].shadow0 && j < p->splits[k].shadow0 + p->splits[k].n_shadow) b = p->splits[k].be;
+        int b = p->shadows[j].to;
         at[j] = need[b];
         need[b] = align_to(need[b] + wk_tensor_nbytes(&p->shadows[j].t), 256);
-        p->shadows[j].t.op_params[0] = b; /* remembered for binding */
     }
     for (int b = 0; b < s->n_be; b++) {
         if (!need[b]) continue;
@@ -375,7 +380,7 @@ static wk_status alloc_pools(const wk_sched *s, struct wk_sched_plan *p) {
         }
     }
     for (int j = 0; j < p->n_shadows; j++) {
-        wk_buffer *buf = p->buf[p->shadows[j].t.op_params[0]];
+        wk_buffer *buf = p->buf[p->shadows[j].to];
         p->shadows[j].t.buffer = buf;
         p->shadows[j].t.offs = at[j];
         p->shadows[j].t.data = buf->base ? (char *)buf->base + at[j] : NULL;
@@ -460,12 +465,7 @@ static wk_status run_split(wk_sched *s, wk_graph *g, const split *sp, int last) 
     wk_backend *be = s->be[sp->be];
     /* swap the readers' sources to the shadows for this run */
     wk_tensor *saved[64];
-    int n_sw = 0, sw0 = -1;
-    for (int k = 0; k < p->n_swaps; k++) {
-        if (p->swaps[k].node < sp->first || p->swaps[k].node >= sp->last) continue;
-        if (sw0 < 0) sw0 = k;
-        n_sw = k - sw0 + 1;
-    }
+    const int n_sw = sp->n_swap, sw0 = sp->swap0;
     wk_tensor **save = n_sw <= 64 ? saved : malloc((size_t)n_sw * sizeof *save);
     if (!save) return wk_err(WK_ERR_NOMEM, "scheduler: out of memory");
     for (int k = 0; k < n_sw; k++) {
@@ -518,7 +518,7 @@ wk_status wk_sched_compute(wk_sched *s, wk_graph *g) {
 
 wk_status wk_sched_compute_until(wk_sched *s, wk_graph *g, const wk_tensor *t) {
     if (!s || !g || !t) return wk_err(WK_ERR_INVALID_ARG, "wk_sched_compute_until: NULL argument");
-    for (int i = 0; i < g->n_nodes; i++)
-        if (g->nodes[i] == t) return sched_run(s, g, i + 1);
+    int n = nodes_through(g, t);
+    if (n) return sched_run(s, g, n);
     return wk_err(WK_ERR_INVALID_ARG, "wk_sched_compute_until: '%s' is not a node of the graph", t->name);
 }

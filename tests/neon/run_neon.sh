@@ -29,7 +29,7 @@ else
       exit 1
     fi
     echo "SKIPPED: missing ${missing[*]}"
-    exit 0
+    exit 77
   fi
   run=("$qemu" -L "$sysroot")
   runs=("default" "cortex-a53")
